@@ -1,0 +1,25 @@
+"""Server-side Flask sessions stored in Amazon DynamoDB."""
+
+from __future__ import annotations
+
+from .exceptions import (
+    ConfigurationError,
+    SessionBackendError,
+    SessionError,
+    SessionTooLarge,
+)
+from .extension import DynamoDBSession
+from .interface import DynamoDBSessionInterface
+from .session import ServerSideSession
+from .store import SessionStore
+
+__all__ = [
+    "ConfigurationError",
+    "DynamoDBSession",
+    "DynamoDBSessionInterface",
+    "ServerSideSession",
+    "SessionBackendError",
+    "SessionError",
+    "SessionStore",
+    "SessionTooLarge",
+]

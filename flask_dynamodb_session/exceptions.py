@@ -1,0 +1,70 @@
+"""The exceptions raised by the package, all under :class:`SessionError`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from werkzeug.exceptions import ServiceUnavailable
+
+
+class SessionError(Exception):
+    """Base class of every error this package raises."""
+
+
+class SessionBackendError(SessionError, ServiceUnavailable):
+    """DynamoDB could not be reached, or refused the call, after botocore's retries.
+
+    It is also a :class:`~werkzeug.exceptions.ServiceUnavailable`, so an
+    unhandled one becomes a ``503 Service Unavailable`` response carrying a
+    ``Retry-After`` header.
+
+    :param message: what failed, without any session id.
+    :param operation: the DynamoDB operation that failed, if any.
+    :param retry_after: seconds a client should wait before retrying.
+    """
+
+    #: Seconds sent in the ``Retry-After`` header of the 503 response.
+    retry_after: int
+
+    def __init__(
+        self, message: str, *, operation: str | None = None, retry_after: int = 1
+    ) -> None:
+        SessionError.__init__(self, message)
+        ServiceUnavailable.__init__(self, description=message, retry_after=retry_after)
+        self.operation = operation
+        self.retry_after = retry_after
+
+    def __str__(self) -> str:
+        return str(self.description)
+
+
+class SessionTooLarge(SessionError):
+    """The stored item would pass DynamoDB's 400 KB item size limit.
+
+    Raised before any write is attempted.
+
+    :param size: the item's size in bytes, by DynamoDB's sizing rules.
+    :param limit: the largest size DynamoDB accepts.
+    """
+
+    def __init__(self, size: int, limit: int) -> None:
+        super().__init__(
+            f"the session would be stored as an item of {size} bytes, over"
+            f" DynamoDB's limit of {limit} bytes; store less in the session"
+        )
+        self.size = size
+        self.limit = limit
+
+
+class ConfigurationError(SessionError, ValueError):
+    """An option or config key has a value that cannot be used.
+
+    :param key: the config key (for example ``"SESSION_DYNAMODB_TTL"``).
+    :param value: the value that was rejected.
+    :param reason: what a valid value looks like.
+    """
+
+    def __init__(self, key: str, value: Any, reason: str) -> None:
+        super().__init__(f"{key} {reason}, got {value!r}")
+        self.key = key
+        self.value = value

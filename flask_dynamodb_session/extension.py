@@ -1,0 +1,71 @@
+"""The extension form: ``DynamoDBSession(app)`` or ``ext.init_app(app)``."""
+
+from __future__ import annotations
+
+import typing as t
+
+from .exceptions import ConfigurationError
+from .interface import DynamoDBSessionInterface
+
+if t.TYPE_CHECKING:
+    from flask import Flask
+
+#: The key of ``app.extensions`` the extension registers under.
+EXTENSION_KEY = "dynamodb_session"
+
+
+class DynamoDBSession:
+    """Store an app's sessions in DynamoDB.
+
+    ``init_app`` reads and checks these config keys at once (a keyword
+    option given here wins over its key), and raises
+    :class:`~.exceptions.ConfigurationError` naming the first bad one:
+
+    - ``SESSION_DYNAMODB_TABLE``, ``SESSION_DYNAMODB_REGION``,
+      ``SESSION_DYNAMODB_ENDPOINT_URL``, ``SESSION_DYNAMODB_CLIENT``
+    - ``SESSION_DYNAMODB_TTL``, ``SESSION_DYNAMODB_TOUCH_AFTER``,
+      ``SESSION_DYNAMODB_CONSISTENT_READ``, ``SESSION_DYNAMODB_KEY_PREFIX``
+    - ``SESSION_DYNAMODB_AUTO_CREATE``, ``SESSION_DYNAMODB_BILLING_MODE``,
+      ``SESSION_DYNAMODB_READ_CAPACITY``, ``SESSION_DYNAMODB_WRITE_CAPACITY``
+    - ``SECRET_KEY`` (required), ``SECRET_KEY_FALLBACKS``, and Flask's
+      ``SESSION_COOKIE_*``, ``SESSION_REFRESH_EACH_REQUEST`` and
+      ``PERMANENT_SESSION_LIFETIME``, which keep their meaning.
+
+    It then sets ``app.session_interface``, registers
+    ``app.extensions["dynamodb_session"]`` (the interface) and adds the
+    ``flask dynamo-session`` command group. No DynamoDB call is made.
+
+    :param app: the app to set up now, if any.
+    :param options: keyword options for :class:`.DynamoDBSessionInterface`.
+    """
+
+    def __init__(self, app: Flask | None = None, **options: t.Any) -> None:
+        #: The interface every app set up by this extension uses.
+        self.interface = DynamoDBSessionInterface(**options)
+        if app is not None:
+            self.init_app(app)
+
+    def init_app(self, app: Flask) -> None:
+        """Check the config and install the session interface on ``app``.
+
+        :raises RuntimeError: the extension is already registered on ``app``.
+        :raises ConfigurationError: a config key has a bad value.
+        """
+        if EXTENSION_KEY in app.extensions:
+            raise RuntimeError(
+                "flask-dynamodb-session is already registered on this app; call"
+                " init_app once per app"
+            )
+        if not app.config.get("SECRET_KEY"):
+            raise ConfigurationError(
+                "SECRET_KEY",
+                app.config.get("SECRET_KEY"),
+                "must be set to sign session cookies",
+            )
+        self.interface.settings_for(app)
+        app.session_interface = self.interface
+        app.extensions[EXTENSION_KEY] = self.interface
+        from .cli import dynamo_session
+
+        if "dynamo-session" not in app.cli.commands:
+            app.cli.add_command(dynamo_session)

@@ -1,0 +1,308 @@
+"""The Flask side: cookie <-> session id, and what to do at the end of a request.
+
+This is the only module that knows both Flask and the store.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+import threading
+import time
+import typing as t
+import weakref
+
+from flask import current_app, has_app_context
+from flask.globals import _cv_request
+from flask.sessions import SessionInterface
+from flask.signals import got_request_exception
+from itsdangerous import BadSignature, Signer
+
+from .exceptions import ConfigurationError, SessionBackendError
+from .session import ServerSideSession
+from .settings import Settings, check_option_names, resolve
+from .store import SessionStore
+
+if t.TYPE_CHECKING:
+    from flask import Flask, Request, Response
+
+logger = logging.getLogger(__name__)
+
+#: Signed cookie values hold an id of this form: 43 URL-safe characters.
+SID_PATTERN = re.compile(r"[A-Za-z0-9_-]{43}")
+#: How many fresh ids a new session tries if its id is taken (never, in
+#: practice: ids have 256 random bits).
+CREATE_ATTEMPTS = 3
+
+
+class _AppState:
+    """What an interface resolved for one app: options, store, cookie signer."""
+
+    def __init__(self, settings: Settings, store: SessionStore) -> None:
+        self.settings = settings
+        self.store = store
+        self.signer: Signer | None = None
+        self.signer_keys: tuple[t.Any, ...] = ()
+
+
+class DynamoDBSessionInterface(SessionInterface):
+    """A Flask session interface that keeps sessions in a DynamoDB table.
+
+    The browser's cookie holds only a signed, random session id. The session
+    is read on first use (one ``GetItem``) and written at the end of the
+    request only if it changed, or if ``touch_after`` has passed since its
+    last write. Writes are conditional: a logout in one tab is never undone
+    by a slower request in another, and two requests that change different
+    keys of one session both persist.
+
+    Every option is a keyword argument; an option not given is read from the
+    app's config key (``SESSION_DYNAMODB_*``) the first time the interface
+    serves that app, else takes its default. Constructing an interface makes
+    no network call.
+
+    The app needs these permissions on the table: ``dynamodb:GetItem``,
+    ``PutItem``, ``UpdateItem`` and ``DeleteItem``. A stored item may be at
+    most 400 KB after compression; a larger session raises
+    :class:`~.exceptions.SessionTooLarge` before anything is written.
+
+    :param options: see the table of options in the README (``table``,
+        ``region_name``, ``endpoint_url``, ``client``, ``boto3_session``,
+        ``botocore_config``, ``ttl``, ``touch_after``, ``consistent_read``,
+        ``auto_create``, ``read_capacity``, ``write_capacity``,
+        ``billing_mode``, ``key_prefix``).
+    :raises TypeError: an unknown option.
+    :raises ConfigurationError: an option's value is unusable.
+    """
+
+    session_class = ServerSideSession
+    #: Salt of the cookie signature, so our signatures mean nothing elsewhere.
+    salt = "flask-dynamodb-session"
+
+    def __init__(self, **options: t.Any) -> None:
+        check_option_names(options)
+        resolve(options)
+        self._options = dict(options)
+        self._states: weakref.WeakKeyDictionary[Flask, _AppState] = (
+            weakref.WeakKeyDictionary()
+        )
+        self._stores: dict[Settings, SessionStore] = {}
+        self._lock = threading.Lock()
+
+    # -- configuration -------------------------------------------------------
+
+    def settings_for(self, app: Flask) -> Settings:
+        """The options in force for ``app``, read and checked once."""
+        return self._state(app).settings
+
+    def store_for(self, app: Flask) -> SessionStore:
+        """The session store ``app`` uses."""
+        return self._state(app).store
+
+    @property
+    def store(self) -> SessionStore:
+        """The table, for use outside a request: ``get``, ``set``, ``delete``...
+
+        Inside an app context this is the current app's store; elsewhere the
+        one the keyword options describe.
+        """
+        if has_app_context():
+            return self.store_for(current_app._get_current_object())  # type: ignore[attr-defined]
+        with self._lock:
+            return self._store(resolve(self._options))
+
+    def _state(self, app: Flask) -> _AppState:
+        state = self._states.get(app)
+        if state is None:
+            with self._lock:
+                state = self._states.get(app)
+                if state is None:
+                    settings = resolve(self._options, app.config)
+                    state = _AppState(settings, self._store(settings))
+                    self._states[app] = state
+        return state
+
+    def _store(self, settings: Settings) -> SessionStore:
+        store = self._stores.get(settings)
+        if store is None:
+            store = self._stores[settings] = SessionStore(settings)
+        return store
+
+    def get_signer(self, app: Flask) -> Signer:
+        """The cookie signer: ``SECRET_KEY``, then ``SECRET_KEY_FALLBACKS``.
+
+        :raises ConfigurationError: ``SECRET_KEY`` is not set.
+        """
+        state = self._state(app)
+        if not app.secret_key:
+            raise ConfigurationError(
+                "SECRET_KEY", app.secret_key, "must be set to sign session cookies"
+            )
+        keys = (*(app.config.get("SECRET_KEY_FALLBACKS") or ()), app.secret_key)
+        if state.signer is None or keys != state.signer_keys:
+            state.signer = Signer(
+                list(keys),
+                salt=self.salt,
+                key_derivation="hmac",
+                digest_method=hashlib.sha256,
+            )
+            state.signer_keys = keys
+        return state.signer
+
+    # -- the request ---------------------------------------------------------
+
+    def open_session(self, app: Flask, request: Request) -> ServerSideSession:
+        """Read the session id from the cookie; no DynamoDB call."""
+        state = self._state(app)
+        signer = self.get_signer(app)
+        cookie = request.cookies.get(self.get_cookie_name(app))
+        sid = None
+        if cookie:
+            try:
+                value = signer.unsign(cookie).decode("ascii")
+            except (BadSignature, UnicodeDecodeError):
+                logger.debug("ignoring a session cookie with a bad signature")
+            else:
+                if SID_PATTERN.fullmatch(value):
+                    sid = value
+        session = self.session_class(sid, state.store.load)
+        session.cookie_sent = bool(cookie)
+        return session
+
+    def save_session(self, app: Flask, session: t.Any, response: Response) -> None:
+        """Store what changed and set or delete the cookie.
+
+        A DynamoDB failure turns the response into a 503 with ``Retry-After``
+        that sets no cookie.
+        """
+        if not isinstance(session, ServerSideSession) or session.save_blocked:
+            return
+        if session.accessed:
+            response.vary.add("Cookie")
+        if not session.loaded:
+            return
+        try:
+            self._save(app, session, response)
+        except SessionBackendError as exc:
+            logger.error("the session could not be saved: %s", exc)
+            _replace_with_error(response, exc)
+
+    def _save(self, app: Flask, session: ServerSideSession, response: Response) -> None:
+        state = self._state(app)
+        store = state.store
+        if not dict.__len__(session):
+            self._save_empty(app, session, response, store)
+            return
+        lifetime = self._lifetime(app, session, state.settings)
+        if session.new:
+            for _ in range(CREATE_ATTEMPTS):
+                if store.create(session.sid, session, lifetime):
+                    break
+                session.regenerate()
+            else:
+                raise SessionBackendError("no unused session id was found")
+            for old_sid in session.discarded:
+                store.remove(old_sid)
+            self._set_cookie(app, session, response)
+            return
+        changed, removed = session.changes()
+        record = session.record
+        assert record is not None
+        if changed or removed:
+            saved = store.save(
+                session.sid,
+                session,
+                version=record.version,
+                changed=changed,
+                removed=removed,
+                lifetime=lifetime,
+            )
+        elif session.modified or self._touch_due(app, record.written_at, state):
+            saved = store.touch(session.sid, lifetime)
+        else:
+            return
+        if saved:
+            self._set_cookie(app, session, response)
+        else:
+            self._delete_cookie(app, response)
+
+    def _save_empty(
+        self,
+        app: Flask,
+        session: ServerSideSession,
+        response: Response,
+        store: SessionStore,
+    ) -> None:
+        stale = list(session.discarded)
+        if session.record is not None:
+            stale.append(session.sid)
+        for old_sid in stale:
+            store.remove(old_sid)
+        if stale or session.cookie_sent:
+            self._delete_cookie(app, response)
+
+    def _lifetime(
+        self, app: Flask, session: ServerSideSession, settings: Settings
+    ) -> int:
+        if session.permanent:
+            return max(1, int(app.permanent_session_lifetime.total_seconds()))
+        return settings.ttl
+
+    def _touch_due(self, app: Flask, written_at: int, state: _AppState) -> bool:
+        if not app.config.get("SESSION_REFRESH_EACH_REQUEST", True):
+            return False
+        return time.time() - written_at >= state.settings.touch_after
+
+    # -- cookies -------------------------------------------------------------
+
+    def _cookie_options(self, app: Flask) -> dict[str, t.Any]:
+        options: dict[str, t.Any] = {
+            "domain": self.get_cookie_domain(app),
+            "path": self.get_cookie_path(app),
+            "secure": self.get_cookie_secure(app),
+            "samesite": self.get_cookie_samesite(app),
+            "httponly": self.get_cookie_httponly(app),
+        }
+        partitioned = getattr(self, "get_cookie_partitioned", None)
+        if partitioned is not None and partitioned(app):
+            options["partitioned"] = True
+        return options
+
+    def _set_cookie(
+        self, app: Flask, session: ServerSideSession, response: Response
+    ) -> None:
+        value = self.get_signer(app).sign(session.sid).decode("ascii")
+        response.set_cookie(
+            self.get_cookie_name(app),
+            value,
+            expires=self.get_expiration_time(app, session),
+            **self._cookie_options(app),
+        )
+        response.vary.add("Cookie")
+
+    def _delete_cookie(self, app: Flask, response: Response) -> None:
+        response.delete_cookie(self.get_cookie_name(app), **self._cookie_options(app))
+        response.vary.add("Cookie")
+
+
+def _replace_with_error(response: Response, error: SessionBackendError) -> None:
+    """Turn a response into the 503 of ``error``, without any cookie."""
+    response.status_code = error.code or 503
+    response.direct_passthrough = False
+    response.set_data(error.get_body())
+    del response.headers["Set-Cookie"]
+    for name, value in error.get_headers():
+        response.headers[name] = value
+
+
+def _block_save_on_error(
+    sender: object, exception: BaseException, **extra: t.Any
+) -> None:
+    """A request that ended in an unhandled exception saves nothing."""
+    ctx = _cv_request.get(None)
+    session = getattr(ctx, "_session", None)
+    if isinstance(session, ServerSideSession):
+        session.block_save()
+
+
+got_request_exception.connect(_block_save_on_error, weak=False)

@@ -1,0 +1,584 @@
+"""The session table: every boto3 call of the package lives here.
+
+The store knows nothing of Flask. It turns a session id into the stored key
+(``key_prefix`` + SHA-256 of the id, so a leaked table gives no working
+cookie), a session dict into an item and back, and a DynamoDB failure into a
+:class:`~.exceptions.SessionBackendError`.
+
+An item has these attributes:
+
+``id`` (S)
+    the hash key: ``key_prefix`` + hex SHA-256 of the session id.
+``data`` (B)
+    the encoded session (:mod:`.serialization`).
+``expires`` (N)
+    Unix epoch seconds, an integer; the table's TTL attribute. Checked on
+    every read, since TTL deletion lags by up to days.
+``version`` (N)
+    raised by one on every data write; conditional writes compare it.
+``written`` (N)
+    Unix epoch seconds of the last write, for ``touch_after``.
+
+The IAM permissions the running app needs on the table: ``GetItem``,
+``PutItem``, ``UpdateItem``, ``DeleteItem`` (plus ``CreateTable``,
+``DescribeTable`` and ``UpdateTimeToLive`` with ``auto_create``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import logging
+import random
+import threading
+import time
+import typing as t
+from datetime import timedelta
+
+from botocore.exceptions import BotoCoreError, ClientError, NoRegionError
+
+from . import serialization
+from .client import build_client
+from .exceptions import ConfigurationError, SessionBackendError, SessionTooLarge
+
+if t.TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_dynamodb.type_defs import AttributeValueTypeDef
+
+    from .maintenance import ExpiredSweep
+    from .settings import Settings
+
+logger = logging.getLogger(__name__)
+
+_T = t.TypeVar("_T")
+Item = t.Mapping[str, "AttributeValueTypeDef"]
+
+#: DynamoDB's item size limit, in bytes.
+MAX_ITEM_SIZE = 400 * 1024
+#: How many times a save re-reads and re-applies its changes after losing a
+#: version race before it gives up with a :class:`SessionBackendError`.
+MAX_SAVE_ATTEMPTS = 16
+#: Error codes that mean "this server has no such operation".
+UNSUPPORTED_CODES = frozenset({"UnknownOperationException", "UnsupportedOperation"})
+
+_NAMES = {"#d": "data", "#e": "expires", "#w": "written", "#v": "version"}
+_SAVE_EXPRESSION = "SET #d = :d, #e = :e, #w = :w ADD #v :one"
+_ONE: AttributeValueTypeDef = {"N": "1"}
+
+
+@dataclasses.dataclass(frozen=True)
+class Record:
+    """A session as the table holds it."""
+
+    #: The session's contents.
+    data: dict[str, t.Any]
+    #: The version the data was read at.
+    version: int
+    #: Unix epoch seconds after which the session is gone.
+    expires_at: int
+    #: Unix epoch seconds of the last write.
+    written_at: int
+    #: The stored bytes ``data`` was decoded from.
+    payload: bytes = dataclasses.field(repr=False, default=b"")
+
+
+@dataclasses.dataclass(frozen=True)
+class TableSetup:
+    """What :meth:`SessionStore.create_table` did."""
+
+    #: The table was created now (``False``: it existed already).
+    created: bool
+    #: ``"enabled"``, ``"already enabled"`` or ``"unsupported"`` (the server
+    #: has no TTL: run ``delete-expired`` on a schedule instead).
+    ttl: str
+
+
+def seconds(value: int | float | timedelta) -> int:
+    """Whole seconds of a lifetime given as a number or a timedelta."""
+    if isinstance(value, timedelta):
+        return int(value.total_seconds())
+    return int(value)
+
+
+def number_size(value: int) -> int:
+    """Bytes DynamoDB counts for a number: one per two significant digits, + 1."""
+    digits = str(abs(value)).rstrip("0") or "0"
+    return (len(digits) + 1) // 2 + 1 + (value < 0)
+
+
+def item_size(key: str, payload: bytes, *numbers: int) -> int:
+    """Size of a session item by DynamoDB's rules: names plus values, in bytes."""
+    names = len("id") + len("data") + len("expires") + len("written") + len("version")
+    return (
+        names
+        + len(key.encode("utf-8"))
+        + len(payload)
+        + sum(number_size(number) for number in numbers)
+    )
+
+
+class SessionStore:
+    """Reads and writes sessions in one DynamoDB table.
+
+    The boto3 client is built on first use, once, under a lock; constructing
+    a store makes no network call.
+
+    :param settings: the resolved options (table, client, prefix, ...).
+    """
+
+    def __init__(self, settings: Settings) -> None:
+        #: The options this store was built with.
+        self.settings = settings
+        self._client: DynamoDBClient | None = settings.client
+        self._lock = threading.RLock()
+        self._table_ready = False
+
+    @property
+    def client(self) -> DynamoDBClient:
+        """The low-level boto3 client, built on first use."""
+        client = self._client
+        if client is None:
+            with self._lock:
+                if self._client is None:
+                    self._client = build_client(self.settings)
+                client = self._client
+        return client
+
+    @property
+    def table(self) -> str:
+        """The table name."""
+        return self.settings.table
+
+    def key(self, sid: str) -> str:
+        """The stored hash key of a session id."""
+        digest = hashlib.sha256(sid.encode("utf-8")).hexdigest()
+        return self.settings.key_prefix + digest
+
+    # -- the request path ---------------------------------------------------
+
+    def load(self, sid: str, *, consistent: bool | None = None) -> Record | None:
+        """Read a session: one GetItem.
+
+        :param sid: the session id.
+        :param consistent: strongly consistent read; defaults to the
+            ``consistent_read`` option.
+        :return: ``None`` for a missing, expired or undecodable session.
+        """
+        if consistent is None:
+            consistent = self.settings.consistent_read
+        response = self._call(
+            "GetItem",
+            self.client.get_item,
+            TableName=self.table,
+            Key={"id": {"S": self.key(sid)}},
+            ConsistentRead=consistent,
+        )
+        item = response.get("Item")
+        return None if item is None else self._record(item)
+
+    def create(self, sid: str, data: t.Mapping[str, t.Any], lifetime: int) -> bool:
+        """Store a new session, if the id is unused: one PutItem.
+
+        :return: ``False`` if an item with that id exists already.
+        :raises SessionTooLarge: before writing.
+        """
+        key = self.key(sid)
+        payload = serialization.encode(data)
+        now = int(time.time())
+        item = self._item(key, payload, now + lifetime, now, 1)
+        try:
+            self._call(
+                "PutItem",
+                self.client.put_item,
+                TableName=self.table,
+                Item=item,
+                ConditionExpression="attribute_not_exists(id)",
+            )
+        except ClientError as exc:
+            if _code(exc) == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    def save(
+        self,
+        sid: str,
+        data: t.Mapping[str, t.Any],
+        *,
+        version: int,
+        changed: t.Collection[str],
+        removed: t.Collection[str],
+        lifetime: int,
+    ) -> bool:
+        """Write a changed session read at ``version``: one UpdateItem.
+
+        The write succeeds only if the item still exists at ``version``. On a
+        conflict the item is re-read (strongly consistent), the keys this
+        request ``changed`` and ``removed`` are applied to it again and the
+        write is retried, at most :data:`MAX_SAVE_ATTEMPTS` times.
+
+        :return: ``False`` if the session was deleted meanwhile (nothing is
+            written then: a logout is never undone).
+        :raises SessionTooLarge: before writing.
+        :raises SessionBackendError: DynamoDB failed, or the races never ended.
+        """
+        key = self.key(sid)
+        for attempt in range(MAX_SAVE_ATTEMPTS):
+            current = self._conditional_update(key, data, version, lifetime)
+            if current is None:
+                return True
+            if current is _GONE:
+                return False
+            assert isinstance(current, Record)
+            logger.debug("session changed meanwhile, merging (attempt %d)", attempt + 1)
+            data = merge(current.data, data, changed, removed)
+            version = current.version
+            time.sleep(random.uniform(0, 0.002 * (attempt + 1)))
+        raise SessionBackendError(
+            "the session was changed by too many concurrent requests",
+            operation="UpdateItem",
+        )
+
+    def touch(self, sid: str, lifetime: int) -> bool:
+        """Push an existing session's expiry: one UpdateItem.
+
+        :return: ``False`` if the session no longer exists.
+        """
+        now = int(time.time())
+        try:
+            self._call(
+                "UpdateItem",
+                self.client.update_item,
+                TableName=self.table,
+                Key={"id": {"S": self.key(sid)}},
+                UpdateExpression="SET #e = :e, #w = :w",
+                ConditionExpression="attribute_exists(id)",
+                ExpressionAttributeNames={"#e": "expires", "#w": "written"},
+                ExpressionAttributeValues={
+                    ":e": {"N": str(now + lifetime)},
+                    ":w": {"N": str(now)},
+                },
+            )
+        except ClientError as exc:
+            if _code(exc) == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    def remove(self, sid: str) -> None:
+        """Delete a session: one DeleteItem (a missing one is no error)."""
+        self._call(
+            "DeleteItem",
+            self.client.delete_item,
+            TableName=self.table,
+            Key={"id": {"S": self.key(sid)}},
+        )
+
+    # -- outside a request --------------------------------------------------
+
+    def get(self, sid: str) -> dict[str, t.Any] | None:
+        """The contents of a session, or ``None`` if it is missing or expired.
+
+        :param sid: the session id (``session.sid``).
+        """
+        record = self.load(sid)
+        return None if record is None else record.data
+
+    def set(
+        self,
+        sid: str,
+        data: t.Mapping[str, t.Any],
+        lifetime: int | float | timedelta | None = None,
+    ) -> None:
+        """Store a session's contents, replacing what is there.
+
+        :param sid: the session id.
+        :param data: the new contents.
+        :param lifetime: seconds or a timedelta; defaults to the ``ttl`` option.
+        :raises SessionTooLarge: before writing.
+        """
+        duration = self.settings.ttl if lifetime is None else seconds(lifetime)
+        if duration <= 0:
+            raise ValueError("lifetime must be positive")
+        key = self.key(sid)
+        payload = serialization.encode(data)
+        now = int(time.time())
+        self._check_size(key, payload, now + duration, now)
+        self._call(
+            "UpdateItem",
+            self.client.update_item,
+            TableName=self.table,
+            Key={"id": {"S": key}},
+            UpdateExpression=_SAVE_EXPRESSION,
+            ExpressionAttributeNames=_NAMES,
+            ExpressionAttributeValues=_values(payload, now + duration, now),
+        )
+
+    def delete(self, sid: str) -> None:
+        """Delete a session ("log this session out everywhere").
+
+        :param sid: the session id.
+        """
+        self.remove(sid)
+
+    def create_table(
+        self,
+        *,
+        read_capacity: int | None = None,
+        write_capacity: int | None = None,
+        billing_mode: str | None = None,
+        wait: bool = True,
+    ) -> TableSetup:
+        """Create the table if it is missing, wait for it, and turn on TTL.
+
+        Idempotent: an existing table is left as it is.
+
+        :param read_capacity: provisioned reads; default from the options.
+        :param write_capacity: provisioned writes; default from the options.
+        :param billing_mode: ``"PROVISIONED"`` or ``"PAY_PER_REQUEST"``.
+        :param wait: wait until the table is ``ACTIVE``.
+        """
+        mode = (billing_mode or self.settings.billing_mode).upper()
+        request: dict[str, t.Any] = {
+            "TableName": self.table,
+            "KeySchema": [{"AttributeName": "id", "KeyType": "HASH"}],
+            "AttributeDefinitions": [{"AttributeName": "id", "AttributeType": "S"}],
+            "BillingMode": mode,
+        }
+        if mode == "PROVISIONED":
+            request["ProvisionedThroughput"] = {
+                "ReadCapacityUnits": read_capacity or self.settings.read_capacity,
+                "WriteCapacityUnits": write_capacity or self.settings.write_capacity,
+            }
+        created = True
+        try:
+            self._call("CreateTable", self.client.create_table, **request)
+        except ClientError as exc:
+            if _code(exc) != "ResourceInUseException":
+                raise
+            created = False
+        if wait:
+            self.wait_until_active()
+        return TableSetup(created=created, ttl=self.enable_ttl())
+
+    def wait_until_active(self, delay: int = 1, max_attempts: int = 300) -> None:
+        """Poll DescribeTable until the table is ``ACTIVE``."""
+        waiter = self.client.get_waiter("table_exists")
+        try:
+            waiter.wait(
+                TableName=self.table,
+                WaiterConfig={"Delay": delay, "MaxAttempts": max_attempts},
+            )
+        except BotoCoreError as exc:
+            raise SessionBackendError(
+                f"table {self.table!r} did not become ACTIVE: {exc}",
+                operation="DescribeTable",
+            ) from exc
+
+    def enable_ttl(self) -> str:
+        """Turn on TTL on ``expires``.
+
+        :return: ``"enabled"``, ``"already enabled"``, or ``"unsupported"``
+            for a server without TTL (logged as a warning).
+        """
+        try:
+            self._call(
+                "UpdateTimeToLive",
+                self.client.update_time_to_live,
+                TableName=self.table,
+                TimeToLiveSpecification={"Enabled": True, "AttributeName": "expires"},
+            )
+        except ClientError as exc:
+            message = str(exc.response.get("Error", {}).get("Message", ""))
+            if _code(exc) == "ValidationException" and "already enabled" in message:
+                return "already enabled"
+            raise
+        except SessionBackendError as exc:
+            if not isinstance(exc.__cause__, ClientError) or (
+                _code(exc.__cause__) not in UNSUPPORTED_CODES
+            ):
+                raise
+            logger.warning(
+                "the DynamoDB server does not support TTL; expired sessions of"
+                " table %s stay until `flask dynamo-session delete-expired` runs",
+                self.table,
+            )
+            return "unsupported"
+        return "enabled"
+
+    def delete_expired(self, **options: t.Any) -> ExpiredSweep:
+        """Delete every expired session now; see :func:`.maintenance.delete_expired`."""
+        from .maintenance import delete_expired
+
+        return delete_expired(self, **options)
+
+    def ensure_table(self) -> None:
+        """Create the table once per process (``auto_create``), thread-safely."""
+        with self._lock:
+            if not self._table_ready:
+                logger.info("creating the session table %s", self.table)
+                self.create_table()
+                self._table_ready = True
+
+    # -- helpers ------------------------------------------------------------
+
+    def _conditional_update(
+        self, key: str, data: t.Mapping[str, t.Any], version: int, lifetime: int
+    ) -> Record | object | None:
+        """One conditional write; ``None`` on success, else what is stored."""
+        payload = serialization.encode(data)
+        now = int(time.time())
+        self._check_size(key, payload, now + lifetime, now, version + 1)
+        values = _values(payload, now + lifetime, now)
+        values[":v"] = {"N": str(version)}
+        try:
+            self._call(
+                "UpdateItem",
+                self.client.update_item,
+                TableName=self.table,
+                Key={"id": {"S": key}},
+                UpdateExpression=_SAVE_EXPRESSION,
+                ConditionExpression="#v = :v",
+                ExpressionAttributeNames=_NAMES,
+                ExpressionAttributeValues=values,
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+        except ClientError as exc:
+            if _code(exc) != "ConditionalCheckFailedException":
+                raise
+            item = t.cast("Item | None", exc.response.get("Item"))
+            if item is None:
+                item = self._call(
+                    "GetItem",
+                    self.client.get_item,
+                    TableName=self.table,
+                    Key={"id": {"S": key}},
+                    ConsistentRead=True,
+                ).get("Item")
+            record = None if item is None else self._record(item)
+            if record is None:
+                logger.info(
+                    "the session was deleted meanwhile; its changes are dropped"
+                )
+                return _GONE
+            return record
+        return None
+
+    def _record(self, item: Item) -> Record | None:
+        try:
+            expires_at = int(item["expires"]["N"])
+            version = int(item.get("version", {"N": "0"})["N"])
+            written_at = int(item.get("written", {"N": "0"})["N"])
+            payload = item["data"]["B"]
+        except (KeyError, ValueError) as exc:
+            logger.warning(
+                "ignoring a malformed session item in %s: %r", self.table, exc
+            )
+            return None
+        if expires_at <= time.time():
+            logger.debug("the session has expired")
+            return None
+        try:
+            payload = bytes(payload)
+            data = serialization.decode(payload)
+        except serialization.DecodeError as exc:
+            logger.warning(
+                "ignoring undecodable session data in %s: %s", self.table, exc
+            )
+            return None
+        return Record(data, version, expires_at, written_at, payload)
+
+    def _item(
+        self, key: str, payload: bytes, expires_at: int, written_at: int, version: int
+    ) -> dict[str, AttributeValueTypeDef]:
+        self._check_size(key, payload, expires_at, written_at, version)
+        return {
+            "id": {"S": key},
+            "data": {"B": payload},
+            "expires": {"N": str(expires_at)},
+            "written": {"N": str(written_at)},
+            "version": {"N": str(version)},
+        }
+
+    def _check_size(self, key: str, payload: bytes, *numbers: int) -> None:
+        size = item_size(key, payload, *numbers, 2**53)
+        if size > MAX_ITEM_SIZE:
+            raise SessionTooLarge(size, MAX_ITEM_SIZE)
+
+    def _call(self, operation: str, method: t.Callable[..., _T], **kwargs: t.Any) -> _T:
+        """Call DynamoDB, translating failures into the package's errors.
+
+        A condition failure and a validation error (a bug, not an outage)
+        propagate unchanged; a missing table is created first with
+        ``auto_create``.
+        """
+        try:
+            return method(**kwargs)
+        except ClientError as exc:
+            code = _code(exc)
+            if code in ("ConditionalCheckFailedException", "ValidationException"):
+                raise
+            if code == "ResourceNotFoundException" and self._may_create(operation):
+                self.ensure_table()
+                return self._call(operation, method, **kwargs)
+            raise SessionBackendError(
+                _describe(operation, code, self.table), operation=operation
+            ) from exc
+        except NoRegionError as exc:
+            raise ConfigurationError(
+                "SESSION_DYNAMODB_REGION", None, "must be set"
+            ) from exc
+        except BotoCoreError as exc:
+            raise SessionBackendError(
+                f"DynamoDB {operation} failed: {exc}", operation=operation
+            ) from exc
+
+    def _may_create(self, operation: str) -> bool:
+        return (
+            self.settings.auto_create
+            and not self._table_ready
+            and operation in ("GetItem", "PutItem", "UpdateItem", "DeleteItem")
+        )
+
+
+_GONE = object()
+
+
+def merge(
+    stored: t.Mapping[str, t.Any],
+    mine: t.Mapping[str, t.Any],
+    changed: t.Collection[str],
+    removed: t.Collection[str],
+) -> dict[str, t.Any]:
+    """Re-apply one request's key-level changes over what is stored now."""
+    merged = dict(stored)
+    for name in removed:
+        merged.pop(name, None)
+    for name in changed:
+        if name in mine:
+            merged[name] = mine[name]
+    return merged
+
+
+def _values(
+    payload: bytes, expires_at: int, written_at: int
+) -> dict[str, AttributeValueTypeDef]:
+    return {
+        ":d": {"B": payload},
+        ":e": {"N": str(expires_at)},
+        ":w": {"N": str(written_at)},
+        ":one": _ONE,
+    }
+
+
+def _code(exc: ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Code", ""))
+
+
+def _describe(operation: str, code: str, table: str) -> str:
+    if code == "ResourceNotFoundException":
+        return (
+            f"the session table {table!r} does not exist; create it with"
+            " `flask dynamo-session create-table` or set SESSION_DYNAMODB_AUTO_CREATE"
+        )
+    return f"DynamoDB {operation} failed: {code or 'unknown error'}"
