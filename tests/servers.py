@@ -359,9 +359,11 @@ def _make_moto_server(
     that the server
 
     * serves every request as account *account_id* by default;
-    * records its connections, so that :meth:`MotoServer.stop` can close the
-      keep-alive connections boto3 holds, which werkzeug would otherwise go
-      on serving after the listening socket is closed;
+    * records its connections, so that :meth:`MotoServer.stop` can close
+      those still open (werkzeug would go on serving a keep-alive connection
+      after the listening socket is closed; moto 5 happens to answer with
+      ``Connection: close``, but a request may be in flight) and wait for
+      their handler threads;
     * logs no line per request unless *verbose*;
     * reports a failure to listen instead of leaving ``start()`` waiting
       forever.
