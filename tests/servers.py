@@ -53,6 +53,7 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
 __all__ = [
+    "CLIENT_CONFIG",
     "HOST",
     "REPO_ROOT",
     "DynaliteServer",
@@ -71,6 +72,9 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 #: Settings of the clients returned by :meth:`DynamoServer.client`: few
 #: retries and short timeouts, so that a stopped server fails a call quickly,
 #: and no proxies whatever the environment says (only loopback is spoken to).
+#: Beware that in a botocore ``Config``, ``max_attempts`` counts the retries
+#: (botocore turns it into ``total_max_attempts`` = 3 here), unlike
+#: ``AWS_MAX_ATTEMPTS`` and ``max_attempts`` of ``~/.aws/config``.
 CLIENT_CONFIG = Config(
     region_name="us-east-1",
     retries={"mode": "standard", "max_attempts": 2},
@@ -82,7 +86,7 @@ CLIENT_CONFIG = Config(
 #: Settings of the client :meth:`DynamoServer.wait_ready` polls with.
 _PROBE_CONFIG = CLIENT_CONFIG.merge(
     Config(
-        retries={"mode": "standard", "max_attempts": 1},
+        retries={"mode": "standard", "total_max_attempts": 1},
         connect_timeout=1,
         read_timeout=1,
     )
@@ -433,6 +437,12 @@ class MotoServer(DynamoServer):
     DynamoDB data of the previous account is dropped on :meth:`stop`.  This
     isolation does not hold if the ``MOTO_ACCOUNT_ID`` environment variable
     is set, or for requests sending their own ``x-moto-account-id`` header.
+
+    .. warning:: Starting or stopping ``moto.mock_aws`` in the same process
+       resets *all* of moto's state, every account included, so a running
+       :class:`MotoServer` loses its tables then.  Tests mixing the two should
+       create their tables after entering the mock, or use
+       :class:`DynaliteServer`, which runs in a process of its own.
 
     :param port: the port to listen on; a free one by default.
     :param verbose: let moto and werkzeug print a line per request.

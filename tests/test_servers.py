@@ -5,7 +5,7 @@ from __future__ import annotations
 import socket
 import stat
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from botocore.config import Config
@@ -137,11 +137,13 @@ def test_wait_ready_times_out_on_stopped_server() -> None:
 def test_client_defaults_and_config_override(server: DynamoServer) -> None:
     dynamodb = server.client(config=Config(read_timeout=1))
     try:
-        config = dynamodb.meta.config
+        config: Any = dynamodb.meta.config
         assert dynamodb.meta.region_name == "us-east-1"
         assert dynamodb.meta.endpoint_url == server.endpoint_url
-        assert config.read_timeout == 1
-        assert config.retries == {"mode": "standard", "max_attempts": 2}
+        assert config.read_timeout == 1  # overridden
+        assert config.connect_timeout == 3  # kept
+        # botocore's max_attempts=2 counts retries: 3 attempts in all.
+        assert config.retries == {"mode": "standard", "total_max_attempts": 3}
         assert config.proxies == {}
     finally:
         dynamodb.close()
