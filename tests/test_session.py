@@ -1,0 +1,181 @@
+"""ServerSideSession: loaded on first use, a full dict, knows what changed."""
+
+from __future__ import annotations
+
+import typing as t
+
+import pytest
+
+from flask_dynamodb_session import serialization
+from flask_dynamodb_session.session import ServerSideSession
+from flask_dynamodb_session.store import Record
+
+SID = "S" * 43
+
+
+class Loader:
+    def __init__(self, data: dict[str, t.Any] | None) -> None:
+        self.data = data
+        self.loads = 0
+
+    def __call__(self, sid: str) -> Record | None:
+        self.loads += 1
+        if self.data is None:
+            return None
+        payload = serialization.encode(self.data)
+        return Record(serialization.decode(payload), 3, 2**40, 0, payload)
+
+
+def stored(data: dict[str, t.Any] | None) -> tuple[ServerSideSession, Loader]:
+    loader = Loader(data)
+    return ServerSideSession(SID, loader), loader
+
+
+def test_not_loaded_until_used() -> None:
+    session, loader = stored({"a": 1})
+    assert not session.loaded
+    assert not session.accessed
+    assert repr(session) == "<ServerSideSession (not loaded)>"
+    assert session["a"] == 1
+    assert loader.loads == 1
+    assert session.loaded
+    assert session.accessed
+    session.get("a")
+    assert loader.loads == 1
+
+
+@pytest.mark.parametrize(
+    "use",
+    [
+        lambda s: s["a"],
+        lambda s: s.get("a"),
+        lambda s: "a" in s,
+        lambda s: list(s),
+        lambda s: len(s),
+        lambda s: s.keys(),
+        lambda s: s.values(),
+        lambda s: s.items(),
+        lambda s: s == {},
+        lambda s: s != {},
+        lambda s: s.copy(),
+        lambda s: s | {},
+        lambda s: {} | s,
+        lambda s: list(reversed(s)),
+        lambda s: dict(s),
+        lambda s: s.permanent,
+        lambda s: s.sid,
+        lambda s: s.new,
+        lambda s: bool(s),
+    ],
+)
+def test_every_read_loads(use: t.Callable[[ServerSideSession], t.Any]) -> None:
+    session, loader = stored({"a": 1})
+    use(session)
+    assert loader.loads == 1
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda s: s.__setitem__("b", 2),
+        lambda s: s.__delitem__("a"),
+        lambda s: s.pop("a"),
+        lambda s: s.popitem(),
+        lambda s: s.setdefault("b", 2),
+        lambda s: s.update(b=2),
+        lambda s: s.__ior__({"b": 2}),
+    ],
+)
+def test_every_change_loads_and_marks_modified(
+    change: t.Callable[[ServerSideSession], t.Any],
+) -> None:
+    session, loader = stored({"a": 1})
+    change(session)
+    assert loader.loads == 1
+    assert session.modified
+
+
+def test_reads_do_not_mark_modified() -> None:
+    session, _ = stored({"a": 1})
+    session.get("a")
+    session.pop("missing", None)
+    session.setdefault("a", 5)
+    assert not session.modified
+
+
+def test_missing_item_gives_a_new_empty_session_with_a_fresh_id() -> None:
+    session, _ = stored(None)
+    assert dict(session) == {}
+    assert session.new
+    assert session.sid != SID
+    assert len(session.sid) == 43
+
+
+def test_new_session_never_loads() -> None:
+    session = ServerSideSession(None, Loader({"a": 1}))
+    assert session.loaded
+    assert session.new
+    assert dict(session) == {}
+
+
+def test_changes_finds_nested_mutation_and_type_changes() -> None:
+    session, _ = stored({"cart": [1], "flag": 1, "gone": "x", "same": {"k": [1]}})
+    session["cart"].append(2)
+    session["flag"] = True
+    del session["gone"]
+    session["new"] = None
+    changed, removed = session.changes()
+    assert changed == {"cart", "flag", "new"}
+    assert removed == {"gone"}
+
+
+def test_changes_of_an_untouched_session_are_empty() -> None:
+    session, _ = stored({"cart": [1, (2, 3)], "when": {"a": b"x"}})
+    session["cart"] = [1, (2, 3)]
+    assert session.changes() == (set(), set())
+    assert session.modified
+
+
+def test_regenerate() -> None:
+    session, _ = stored({"a": 1})
+    session.regenerate()
+    assert session.sid != SID
+    assert session.new
+    assert session.discarded == [SID]
+    assert dict(session) == {"a": 1}
+    assert session.record is None
+
+
+def test_clear_needs_no_read() -> None:
+    session, loader = stored({"a": 1})
+    session.clear()
+    assert loader.loads == 0
+    assert session.discarded == [SID]
+    assert session.sid != SID
+    assert dict(session) == {}
+    assert session.modified
+
+
+def test_clear_of_a_new_session_discards_nothing() -> None:
+    session = ServerSideSession(None)
+    session["a"] = 1
+    session.clear()
+    assert session.discarded == []
+
+
+def test_failed_load_blocks_the_save() -> None:
+    def broken(sid: str) -> Record | None:
+        raise RuntimeError("down")
+
+    session = ServerSideSession(SID, broken)
+    with pytest.raises(RuntimeError):
+        session.get("a")
+    assert session.save_blocked
+    assert not session.loaded
+
+
+def test_is_a_dict() -> None:
+    session, _ = stored({"a": 1})
+    assert isinstance(session, dict)
+    with pytest.raises(TypeError):
+        hash(session)
