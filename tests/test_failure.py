@@ -1,0 +1,228 @@
+"""Outages, throttling, unhandled errors and the size limit (in-process moto)."""
+
+from __future__ import annotations
+
+import os
+import typing as t
+
+import pytest
+from botocore.exceptions import ClientError, EndpointConnectionError
+from flask import Flask, session
+
+from flask_dynamodb_session import (
+    DynamoDBSessionInterface,
+    SessionBackendError,
+    SessionTooLarge,
+)
+from flask_dynamodb_session.store import MAX_ITEM_SIZE
+
+if t.TYPE_CHECKING:
+    from flask.testing import FlaskClient
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+    from conftest import CallCounter
+
+
+class Outage:
+    """Makes chosen DynamoDB operations fail, as botocore would after retries."""
+
+    def __init__(self, client: DynamoDBClient) -> None:
+        self.operations: set[str] = set()
+        self.error: Exception | None = None
+        client.meta.events.register("before-call.dynamodb", self._fail, "outage")
+
+    def _fail(self, model: t.Any, **kwargs: t.Any) -> None:
+        if model.name in self.operations and self.error is not None:
+            raise self.error
+
+    def start(self, *operations: str, error: Exception | None = None) -> None:
+        self.operations = set(operations)
+        self.error = error or EndpointConnectionError(endpoint_url="http://db")
+
+    def stop(self) -> None:
+        self.operations = set()
+
+
+@pytest.fixture
+def outage(dynamodb: DynamoDBClient, calls: CallCounter) -> Outage:
+    return Outage(dynamodb)
+
+
+def throttled(operation: str) -> ClientError:
+    return ClientError(
+        {"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "x"}},
+        operation,
+    )
+
+
+def test_read_during_outage_is_a_503_without_cookie(
+    client: FlaskClient, outage: Outage
+) -> None:
+    client.post("/set/user/alice")
+    cookie = client.get_cookie("session")
+    outage.start("GetItem")
+    response = client.get("/get/user")
+    assert response.status_code == 503
+    assert response.headers["Retry-After"] == "1"
+    assert "Set-Cookie" not in response.headers
+    outage.stop()
+    assert client.get_cookie("session") == cookie
+    assert client.get("/get/user").json == {"value": "alice"}
+
+
+def test_untouched_route_works_during_outage(
+    client: FlaskClient, outage: Outage
+) -> None:
+    client.post("/set/user/alice")
+    outage.start("GetItem", "PutItem", "UpdateItem", "DeleteItem")
+    assert client.get("/untouched").status_code == 200
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        EndpointConnectionError(endpoint_url="http://db"),
+        throttled("UpdateItem"),
+        ClientError({"Error": {"Code": "InternalServerError"}}, "UpdateItem"),
+    ],
+    ids=["connection", "throttled", "5xx"],
+)
+def test_failed_save_is_a_503_and_nothing_is_lost(
+    client: FlaskClient, outage: Outage, error: Exception
+) -> None:
+    client.post("/set/user/alice")
+    cookie = client.get_cookie("session")
+    outage.start("UpdateItem", error=error)
+    response = client.post("/set/user/mallory")
+    assert response.status_code == 503
+    assert response.headers["Retry-After"] == "1"
+    assert "Set-Cookie" not in response.headers
+    assert b"Service Unavailable" in response.data
+    outage.stop()
+    assert client.get_cookie("session") == cookie
+    assert client.get("/get/user").json == {"value": "alice"}
+
+
+def test_failed_create_is_a_503_without_cookie(
+    client: FlaskClient, outage: Outage
+) -> None:
+    outage.start("PutItem")
+    response = client.post("/set/user/alice")
+    assert response.status_code == 503
+    assert client.get_cookie("session") is None
+
+
+def test_failed_logout_is_a_503_and_keeps_the_cookie(
+    client: FlaskClient, outage: Outage
+) -> None:
+    client.post("/set/user/alice")
+    outage.start("DeleteItem")
+    response = client.post("/clear")
+    assert response.status_code == 503
+    assert "Set-Cookie" not in response.headers
+    outage.stop()
+    assert client.get("/get/user").json == {"value": "alice"}
+
+
+def test_backend_error_is_a_session_error_and_a_503() -> None:
+    error = SessionBackendError("down", operation="GetItem")
+    assert error.code == 503
+    assert ("Retry-After", "1") in error.get_headers()
+    assert str(error) == "down"
+
+
+def test_unhandled_exception_saves_nothing(
+    app: Flask, client: FlaskClient, calls: CallCounter
+) -> None:
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    client.post("/set/user/alice")
+    calls.reset()
+    response = client.post("/boom")
+    assert response.status_code == 500
+    assert calls.take() == {"GetItem": 1}
+    assert "Set-Cookie" not in response.headers
+    assert client.get("/get/boom").json == {"value": None}
+
+
+def test_handled_http_error_still_saves(app: Flask, client: FlaskClient) -> None:
+    @app.post("/forbidden")
+    def forbidden() -> str:
+        from flask import abort
+
+        session["tried"] = "yes"
+        abort(403)
+
+    client.post("/set/user/alice")
+    assert client.post("/forbidden").status_code == 403
+    assert client.get("/get/tried").json == {"value": "yes"}
+
+
+def test_missing_table_is_a_503_naming_the_fix(dynamodb: DynamoDBClient) -> None:
+    app = Flask(__name__)
+    app.secret_key = "s"
+    app.session_interface = DynamoDBSessionInterface(client=dynamodb, table="nope")
+
+    @app.post("/")
+    def index() -> str:
+        session["a"] = "b"
+        return ""
+
+    response = app.test_client().post("/")
+    assert response.status_code == 503
+    assert b"create-table" in response.data
+    assert "Set-Cookie" not in response.headers
+
+
+def test_auto_create_creates_the_table_on_first_use(moto: None) -> None:
+    import boto3
+
+    client = boto3.client("dynamodb", region_name="us-east-1")
+    app = Flask(__name__)
+    app.secret_key = "s"
+    app.session_interface = DynamoDBSessionInterface(
+        client=client, table="auto", auto_create=True
+    )
+
+    @app.post("/")
+    def index() -> str:
+        session["a"] = "b"
+        return ""
+
+    assert client.list_tables()["TableNames"] == []
+    assert app.test_client().post("/").status_code == 200
+    assert client.list_tables()["TableNames"] == ["auto"]
+    ttl = client.describe_time_to_live(TableName="auto")["TimeToLiveDescription"]
+    assert ttl == {"TimeToLiveStatus": "ENABLED", "AttributeName": "expires"}
+    table = client.describe_table(TableName="auto")["Table"]
+    assert table["ProvisionedThroughput"]["ReadCapacityUnits"] == 5
+    client.close()
+
+
+def test_too_large_session_is_refused_before_any_write(
+    app: Flask, client: FlaskClient, calls: CallCounter
+) -> None:
+    app.config["PROPAGATE_EXCEPTIONS"] = True
+
+    @app.post("/huge")
+    def huge() -> str:
+        session["blob"] = os.urandom(MAX_ITEM_SIZE)
+        return ""
+
+    client.post("/set/user/alice")
+    calls.reset()
+    with pytest.raises(SessionTooLarge) as info:
+        client.post("/huge")
+    assert info.value.size > MAX_ITEM_SIZE
+    assert f"{info.value.size} bytes" in str(info.value)
+    assert calls.take() == {"GetItem": 1}
+    assert client.get("/get/user").json == {"value": "alice"}
+
+
+def test_large_compressible_session_saves(app: Flask, client: FlaskClient) -> None:
+    @app.post("/big")
+    def big() -> str:
+        session["text"] = "all work and no play " * 50_000
+        return ""
+
+    assert client.post("/big").status_code == 200
+    assert client.get("/get/text").json == {"value": "all work and no play " * 50_000}
