@@ -1,0 +1,197 @@
+"""Conditional writes and key-level merge, with requests interleaved by hand."""
+
+from __future__ import annotations
+
+import typing as t
+
+import pytest
+from flask import Flask, Response
+
+from flask_dynamodb_session import DynamoDBSessionInterface
+from flask_dynamodb_session.session import ServerSideSession
+from flask_dynamodb_session.store import MAX_SAVE_ATTEMPTS
+
+from conftest import TABLE
+
+if t.TYPE_CHECKING:
+    from flask.testing import FlaskClient
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+    from conftest import CallCounter
+
+
+class Request:
+    """One request of a session, opened now and saved when told to."""
+
+    def __init__(self, app: Flask, cookie: str) -> None:
+        self.app = app
+        self.context = app.test_request_context(headers={"Cookie": f"session={cookie}"})
+        self.context.push()
+        interface = app.session_interface
+        session = interface.open_session(app, self.context.request)
+        assert isinstance(session, ServerSideSession)
+        self.session = session
+        self.context.pop()
+
+    def save(self) -> Response:
+        response = self.app.response_class("")
+        with self.context:
+            self.app.session_interface.save_session(self.app, self.session, response)
+        return response
+
+
+@pytest.fixture
+def cookie(client: FlaskClient) -> str:
+    client.post("/set/user/alice")
+    value = client.get_cookie("session")
+    assert value is not None
+    return value.value
+
+
+def stored_user_data(client: FlaskClient) -> dict[str, t.Any]:
+    return t.cast(dict[str, t.Any], client.get("/read").json)["data"]
+
+
+def test_different_keys_both_persist(
+    app: Flask, client: FlaskClient, cookie: str, calls: CallCounter
+) -> None:
+    first, second = Request(app, cookie), Request(app, cookie)
+    first.session["colour"] = "red"
+    second.session["size"] = "L"
+    calls.reset()
+    first.save()
+    assert calls.take() == {"UpdateItem": 1}
+    second.save()
+    # The failed condition returns the stored item: no extra read.
+    assert calls.take() == {"UpdateItem": 2}
+    assert stored_user_data(client) == {
+        "user": "'alice'",
+        "colour": "'red'",
+        "size": "'L'",
+    }
+
+
+def test_removed_key_stays_removed_after_a_merge(
+    app: Flask, client: FlaskClient, cookie: str
+) -> None:
+    first, second = Request(app, cookie), Request(app, cookie)
+    first.session["colour"] = "red"
+    del second.session["user"]
+    second.session["anon"] = True
+    first.save()
+    second.save()
+    assert stored_user_data(client) == {"colour": "'red'", "anon": "True"}
+
+
+def test_same_key_last_writer_wins(
+    app: Flask, client: FlaskClient, cookie: str
+) -> None:
+    first, second = Request(app, cookie), Request(app, cookie)
+    first.session["user"] = "bob"
+    second.session["user"] = "carol"
+    first.save()
+    second.save()
+    assert stored_user_data(client) == {"user": "'carol'"}
+
+
+def test_logout_is_not_undone_by_a_slow_change(
+    app: Flask, client: FlaskClient, cookie: str, dynamodb: DynamoDBClient
+) -> None:
+    slow = Request(app, cookie)
+    slow.session["cart"] = ["apple"]
+    logout = Request(app, cookie)
+    logout.session.clear()
+    logout.save()
+    response = slow.save()
+    assert dynamodb.scan(TableName=TABLE)["Items"] == []
+    assert "session=;" in response.headers["Set-Cookie"]
+    assert stored_user_data(client) == {}
+
+
+def test_logout_is_not_undone_by_a_slow_touch(
+    dynamodb: DynamoDBClient, calls: CallCounter
+) -> None:
+    from conftest import make_app
+
+    app = make_app(client=dynamodb, touch_after=0)
+    client = app.test_client()
+    client.post("/set/user/alice")
+    cookie = client.get_cookie("session").value  # type: ignore[union-attr]
+    slow = Request(app, cookie)
+    assert slow.session["user"] == "alice"
+    logout = Request(app, cookie)
+    logout.session.clear()
+    logout.save()
+    calls.reset()
+    response = slow.save()
+    assert calls.take() == {"UpdateItem": 1}
+    assert dynamodb.scan(TableName=TABLE)["Items"] == []
+    assert "session=;" in response.headers["Set-Cookie"]
+
+
+def test_endless_conflicts_end_in_a_503(
+    app: Flask, client: FlaskClient, cookie: str, dynamodb: DynamoDBClient
+) -> None:
+    request = Request(app, cookie)
+    request.session["colour"] = "red"
+
+    def bump(params: dict[str, t.Any], **kwargs: t.Any) -> None:
+        if "ConditionExpression" in params and params["ConditionExpression"] == "#v = :v":
+            dynamodb.update_item(
+                TableName=TABLE,
+                Key=params["Key"],
+                UpdateExpression="ADD #v :one",
+                ExpressionAttributeNames={"#v": "version"},
+                ExpressionAttributeValues={":one": {"N": "1"}},
+            )
+
+    dynamodb.meta.events.register("provide-client-params.dynamodb.UpdateItem", bump)
+    response = request.save()
+    dynamodb.meta.events.unregister("provide-client-params.dynamodb.UpdateItem", bump)
+    assert response.status_code == 503
+    assert "Set-Cookie" not in response.headers
+    item = dynamodb.scan(TableName=TABLE)["Items"][0]
+    assert int(item["version"]["N"]) == 1 + MAX_SAVE_ATTEMPTS
+    assert stored_user_data(client) == {"user": "'alice'"}
+
+
+def test_merge_works_without_return_values_on_failure(
+    app: Flask,
+    client: FlaskClient,
+    cookie: str,
+    dynamodb: DynamoDBClient,
+    calls: CallCounter,
+) -> None:
+    """Servers that do not return the item on a failed condition are re-read."""
+
+    def strip(parsed: dict[str, t.Any], **kwargs: t.Any) -> None:
+        parsed.pop("Item", None)
+
+    dynamodb.meta.events.register("after-call.dynamodb.UpdateItem", strip)
+    first, second = Request(app, cookie), Request(app, cookie)
+    first.session["colour"] = "red"
+    second.session["size"] = "L"
+    first.save()
+    calls.reset()
+    second.save()
+    assert calls.take() == {"UpdateItem": 2, "GetItem": 1}
+    assert stored_user_data(client)["size"] == "'L'"
+    assert stored_user_data(client)["colour"] == "'red'"
+
+
+def test_interface_store_set_bumps_the_version(
+    app: Flask, client: FlaskClient, cookie: str
+) -> None:
+    request = Request(app, cookie)
+    request.session["colour"] = "red"
+    interface = app.session_interface
+    assert isinstance(interface, DynamoDBSessionInterface)
+    sid = cookie.rsplit(".", 1)[0]
+    with app.app_context():
+        interface.store.set(sid, {"user": "alice", "role": "admin"})
+    request.save()
+    assert stored_user_data(client) == {
+        "user": "'alice'",
+        "role": "'admin'",
+        "colour": "'red'",
+    }
