@@ -131,9 +131,13 @@ class DynamoDBSessionInterface(SessionInterface):
     def get_signer(self, app: Flask) -> Signer:
         """The cookie signer: ``SECRET_KEY``, then ``SECRET_KEY_FALLBACKS``.
 
+        Built once and rebuilt only when the keys change.
+
         :raises ConfigurationError: ``SECRET_KEY`` is not set.
         """
-        state = self._state(app)
+        return self._signer(app, self._state(app))
+
+    def _signer(self, app: Flask, state: _AppState) -> Signer:
         if not app.secret_key:
             raise ConfigurationError(
                 "SECRET_KEY", app.secret_key, "must be set to sign session cookies"
@@ -154,7 +158,7 @@ class DynamoDBSessionInterface(SessionInterface):
     def open_session(self, app: Flask, request: Request) -> ServerSideSession:
         """Read the session id from the cookie; no DynamoDB call."""
         state = self._state(app)
-        signer = self.get_signer(app)
+        signer = self._signer(app, state)
         cookie = request.cookies.get(self.get_cookie_name(app))
         sid = None
         if cookie:
