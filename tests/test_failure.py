@@ -226,3 +226,33 @@ def test_large_compressible_session_saves(app: Flask, client: FlaskClient) -> No
 
     assert client.post("/big").status_code == 200
     assert client.get("/get/text").json == {"value": "all work and no play " * 50_000}
+
+
+def test_auto_create_runs_once_under_threads(moto: None) -> None:
+    import threading
+
+    import boto3
+
+    from conftest import CallCounter, make_app
+
+    client = boto3.client("dynamodb", region_name="us-east-1")
+    calls = CallCounter(client)
+    app = make_app(client=client, table="auto", auto_create=True)
+    barrier = threading.Barrier(6)
+    statuses: list[int] = []
+
+    def first_request() -> None:
+        test_client = app.test_client()
+        barrier.wait()
+        statuses.append(test_client.post("/set/user/alice").status_code)
+
+    threads = [threading.Thread(target=first_request) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert statuses == [200] * 6
+    assert calls.counts["CreateTable"] == 1
+    assert calls.counts["UpdateTimeToLive"] == 1
+    assert len(client.scan(TableName="auto")["Items"]) == 6
+    client.close()

@@ -170,3 +170,31 @@ def test_one_client_per_interface() -> None:
         first = interface.store.client
     assert interface.store.client is first
     assert interface.store_for(app).client is first
+
+
+def test_client_is_built_once_under_threads(monkeypatch: pytest.MonkeyPatch) -> None:
+    import threading
+
+    from flask_dynamodb_session import store as store_module
+
+    built: list[object] = []
+    real_build = store_module.build_client
+
+    def slow_build(settings: Settings) -> t.Any:
+        built.append(settings)
+        threading.Event().wait(0.05)
+        return real_build(settings)
+
+    monkeypatch.setattr(store_module, "build_client", slow_build)
+    interface = DynamoDBSessionInterface(region_name="eu-west-1")
+    store = interface.store
+    clients: list[object] = []
+    threads = [
+        threading.Thread(target=lambda: clients.append(store.client)) for _ in range(8)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(built) == 1
+    assert all(client is clients[0] for client in clients)
