@@ -1,0 +1,91 @@
+"""A small shop whose sessions live in DynamoDB: the package's example app.
+
+It shows what a Flask app gets from server-side sessions: a login that gives
+the session a new id (:meth:`~flask_dynamodb_session.ServerSideSession.regenerate`),
+a logout that deletes the stored session and the cookie (``session.clear()``),
+a cart changed in place (``session["cart"].append(...)``, no
+``session.modified``), flash messages, a "remember me" permanent session, and
+a page that reads the session's expiry back from the table.
+
+Run it with ``python -m example_app``: with no DynamoDB configured it starts
+an embedded one (see :mod:`example_app.__main__`).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import typing as t
+from datetime import timedelta
+
+from flask import Flask
+
+from flask_dynamodb_session import DynamoDBSession
+
+from . import views
+
+__all__ = ["DEFAULTS", "ENV_KEYS", "config_from_env", "create_app"]
+
+logger = logging.getLogger(__name__)
+
+#: The app's own defaults; ``create_app(config)`` and the environment win.
+DEFAULTS: dict[str, t.Any] = {
+    # "Remember me" keeps the session (cookie and stored item) for 30 days.
+    "PERMANENT_SESSION_LIFETIME": timedelta(days=30),
+    # The forms post without a CSRF token: a Lax cookie is not sent with a
+    # POST from another site.
+    "SESSION_COOKIE_SAMESITE": "Lax",
+}
+
+#: Config keys taken from environment variables of the same name. The values
+#: stay strings: the package parses numbers and flags itself.
+ENV_KEYS = (
+    "SECRET_KEY",
+    "SESSION_DYNAMODB_TABLE",
+    "SESSION_DYNAMODB_REGION",
+    "SESSION_DYNAMODB_ENDPOINT_URL",
+    "SESSION_DYNAMODB_TTL",
+    "SESSION_DYNAMODB_TOUCH_AFTER",
+    "SESSION_DYNAMODB_CONSISTENT_READ",
+    "SESSION_DYNAMODB_AUTO_CREATE",
+    "SESSION_DYNAMODB_READ_CAPACITY",
+    "SESSION_DYNAMODB_WRITE_CAPACITY",
+    "SESSION_DYNAMODB_BILLING_MODE",
+    "SESSION_DYNAMODB_KEY_PREFIX",
+)
+
+
+def config_from_env(environ: t.Mapping[str, str]) -> dict[str, str]:
+    """The config keys of :data:`ENV_KEYS` that are set in ``environ``.
+
+    :param environ: usually :data:`os.environ`.
+    """
+    return {key: environ[key] for key in ENV_KEYS if environ.get(key)}
+
+
+def create_app(config: t.Mapping[str, t.Any] | None = None) -> Flask:
+    """Create the example app.
+
+    Config comes from :data:`DEFAULTS`, then the environment
+    (:data:`ENV_KEYS`), then ``config``. Without a ``SECRET_KEY`` a random
+    one is made, which lasts as long as the process.
+
+    :param config: config keys that win over everything else, for example
+        ``SESSION_DYNAMODB_CLIENT`` in tests.
+    """
+    app = Flask(__name__)
+    app.config.from_mapping(DEFAULTS)
+    app.config.from_mapping(config_from_env(os.environ))
+    if config is not None:
+        app.config.from_mapping(config)
+    if not app.config.get("SECRET_KEY"):
+        logger.warning(
+            "SECRET_KEY is not set: using a random key, so session cookies"
+            " stop working when this process ends (and each worker of a"
+            " multi-process server would have its own key)"
+        )
+        app.config["SECRET_KEY"] = secrets.token_hex(32)
+    DynamoDBSession(app)
+    app.register_blueprint(views.bp)
+    return app

@@ -1,0 +1,350 @@
+"""The example app's pages, with Flask's test client, on a moto table."""
+
+from __future__ import annotations
+
+import time
+import typing as t
+
+import pytest
+from flask import session
+
+from example_app import DEFAULTS, config_from_env, create_app
+from example_app.__main__ import browser_url
+from example_app.backend import choose_backend
+from example_app.views import format_from_now, format_money, format_utc
+
+if t.TYPE_CHECKING:
+    from conftest import CallCounter
+    from flask import Flask
+    from flask.testing import FlaskClient
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from werkzeug.test import TestResponse
+
+    from flask_dynamodb_session import DynamoDBSessionInterface, SessionStore
+
+DAY = 86400
+
+
+@pytest.fixture
+def app(dynamodb: DynamoDBClient, monkeypatch: pytest.MonkeyPatch) -> Flask:
+    for key in ("SECRET_KEY", "SESSION_DYNAMODB_ENDPOINT_URL", "SESSION_DYNAMODB_TTL"):
+        monkeypatch.delenv(key, raising=False)
+    return create_app(
+        {"SECRET_KEY": "example secret", "SESSION_DYNAMODB_CLIENT": dynamodb}
+    )
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+def interface(app: Flask) -> DynamoDBSessionInterface:
+    return t.cast("DynamoDBSessionInterface", app.session_interface)
+
+
+def store(app: Flask) -> SessionStore:
+    return interface(app).store_for(app)
+
+
+def sid(app: Flask, client: FlaskClient) -> str:
+    """The session id in the client's cookie."""
+    cookie = client.get_cookie("session")
+    assert cookie is not None
+    return interface(app).get_signer(app).unsign(cookie.value).decode("ascii")
+
+
+def set_cookies(response: TestResponse) -> list[str]:
+    return response.headers.getlist("Set-Cookie")
+
+
+def login(
+    client: FlaskClient,
+    name: str = "alice",
+    *,
+    follow_redirects: bool = False,
+    **form: str,
+) -> TestResponse:
+    return client.post(
+        "/login", data={"name": name, **form}, follow_redirects=follow_redirects
+    )
+
+
+# -- anonymous visitors --------------------------------------------------------
+
+
+def test_first_visit_stores_nothing(client: FlaskClient, calls: CallCounter) -> None:
+    response = client.get("/")
+    assert response.status_code == 200
+    assert "Your cart is empty." in response.text
+    assert set_cookies(response) == []
+    assert calls.take() == {}
+
+
+def test_static_files_cost_no_call(client: FlaskClient, calls: CallCounter) -> None:
+    client.post("/cart/tea")
+    calls.reset()
+    response = client.get("/static/style.css")
+    assert response.status_code == 200
+    response.close()
+    assert calls.take() == {}
+
+
+def test_cart_grows_in_place_without_session_modified(
+    app: Flask, client: FlaskClient, calls: CallCounter
+) -> None:
+    modified: list[bool] = []
+
+    @app.after_request
+    def record(response: t.Any) -> t.Any:
+        modified.append(session.modified)
+        return response
+
+    client.post("/cart/tea")
+    calls.reset()
+    client.post("/cart/tea")
+    assert modified == [True, False]
+    assert calls.take() == {"GetItem": 1, "UpdateItem": 1}
+    client.post("/cart/mug")
+    assert store(app).get(sid(app, client)) == {"cart": ["tea", "tea", "mug"]}
+    page = client.get("/").text
+    assert 'data-product="tea">2<' in page
+    assert 'data-product="mug">1<' in page
+    assert "Your cart is empty." not in page
+
+
+def test_remove_from_cart(app: Flask, client: FlaskClient) -> None:
+    client.post("/cart/tea")
+    client.post("/cart/honey")
+    response = client.post("/cart/tea/remove", follow_redirects=True)
+    assert 'data-product="tea"' not in response.text
+    assert store(app).get(sid(app, client)) == {"cart": ["honey"]}
+
+
+def test_unknown_product_is_404(client: FlaskClient) -> None:
+    assert client.post("/cart/caviar").status_code == 404
+    assert client.get_cookie("session") is None
+
+
+# -- login ---------------------------------------------------------------------
+
+
+def test_login_regenerates_the_id_and_keeps_the_cart(
+    app: Flask, client: FlaskClient
+) -> None:
+    client.post("/cart/tea")
+    before = sid(app, client)
+    response = login(client)
+    assert response.status_code == 302
+    after = sid(app, client)
+    assert after != before
+    assert store(app).get(before) is None
+    stored = store(app).get(after)
+    assert stored is not None
+    assert stored["user"] == "alice"
+    assert stored["cart"] == ["tea"]
+
+
+def test_login_needs_a_name(client: FlaskClient) -> None:
+    response = login(client, name="  ")
+    assert response.status_code == 400
+    assert "Enter a name" in response.text
+    assert set_cookies(response) == []
+
+
+def test_login_page_when_logged_in(client: FlaskClient) -> None:
+    assert "Remember me" in client.get("/login").text
+    login(client)
+    assert "You are logged in as <strong>alice</strong>" in client.get("/login").text
+
+
+def test_flash_is_shown_once(client: FlaskClient) -> None:
+    response = login(client, follow_redirects=True)
+    assert "Welcome, alice!" in response.text
+    assert "Logged in as <strong>alice</strong>" in response.text
+    again = client.get("/")
+    assert "Welcome, alice!" not in again.text
+    assert "Logged in as <strong>alice</strong>" in again.text
+
+
+def test_login_escapes_the_name(client: FlaskClient) -> None:
+    page = login(client, name="<b>bob</b>", follow_redirects=True).text
+    assert "<b>bob</b>" not in page
+    assert "&lt;b&gt;bob&lt;/b&gt;" in page
+
+
+# -- remember me ---------------------------------------------------------------
+
+
+def test_remember_me_sets_a_cookie_with_expires(
+    app: Flask, client: FlaskClient
+) -> None:
+    response = login(client, remember="on")
+    [cookie] = set_cookies(response)
+    assert "Expires=" in cookie
+    record = store(app).load(sid(app, client))
+    assert record is not None
+    lifetime = DEFAULTS["PERMANENT_SESSION_LIFETIME"].total_seconds()
+    assert abs(record.expires_at - (time.time() + lifetime)) < 60
+
+
+def test_without_remember_me_the_cookie_ends_with_the_browser(
+    app: Flask, client: FlaskClient
+) -> None:
+    response = login(client)
+    [cookie] = set_cookies(response)
+    assert "Expires=" not in cookie
+    record = store(app).load(sid(app, client))
+    assert record is not None
+    assert abs(record.expires_at - (time.time() + 14 * DAY)) < 60
+
+
+def test_remember_toggle(app: Flask, client: FlaskClient) -> None:
+    login(client)
+    response = client.post("/remember", data={"remember": "on"})
+    assert response.location == "/session"
+    assert "Expires=" in set_cookies(response)[0]
+    page = client.get("/session").text
+    assert "Forget me when the browser closes" in page
+    response = client.post("/remember", data={"remember": "off"})
+    assert "Expires=" not in set_cookies(response)[0]
+    assert "Remember me for 30 days" in client.get("/session").text
+
+
+def test_remember_needs_a_login(client: FlaskClient) -> None:
+    response = client.post("/remember", data={"remember": "on"})
+    assert response.location == "/login"
+    assert set_cookies(response) == []
+
+
+# -- the session page ----------------------------------------------------------
+
+
+def test_session_page_shows_the_stored_expiry(app: Flask, client: FlaskClient) -> None:
+    login(client, remember="on")
+    record = store(app).load(sid(app, client))
+    assert record is not None
+    page = client.get("/session").text
+    assert f'data-epoch="{record.expires_at}"' in page
+    assert format_utc(record.expires_at) in page
+    assert store(app).key(sid(app, client)) in page
+    assert sid(app, client) not in page
+    assert "kept until" in page
+
+
+def test_session_page_without_a_session(client: FlaskClient) -> None:
+    response = client.get("/session")
+    assert "Nothing is stored for you" in response.text
+    assert set_cookies(response) == []
+
+
+# -- logout --------------------------------------------------------------------
+
+
+def test_logout_deletes_the_item_and_the_cookie(
+    app: Flask, client: FlaskClient, calls: CallCounter
+) -> None:
+    login(client, remember="on")
+    client.post("/cart/mug")
+    old_sid = sid(app, client)
+    old_cookie = client.get_cookie("session")
+    assert old_cookie is not None
+    calls.reset()
+    response = client.post("/logout")
+    assert calls.take() == {"DeleteItem": 1}
+    assert response.location == "/logged-out"
+    [deleted] = set_cookies(response)
+    assert deleted.startswith("session=;")
+    assert "Expires=Thu, 01 Jan 1970" in deleted
+    assert client.get_cookie("session") is None
+    assert store(app).get(old_sid) is None
+    page = client.get("/logged-out")
+    assert "Logged out" in page.text
+    assert set_cookies(page) == []
+
+    replay = app.test_client()
+    replay.set_cookie("session", old_cookie.value)
+    page = replay.get("/")
+    assert "alice" not in page.text
+    assert "Your cart is empty." in page.text
+
+
+# -- helpers -------------------------------------------------------------------
+
+
+def test_config_from_env() -> None:
+    environ = {
+        "SESSION_DYNAMODB_TABLE": "shop-sessions",
+        "SESSION_DYNAMODB_ENDPOINT_URL": "",
+        "SESSION_DYNAMODB_CLIENT": "not a client",
+        "HOME": "/root",
+    }
+    assert config_from_env(environ) == {"SESSION_DYNAMODB_TABLE": "shop-sessions"}
+
+
+def test_environment_config_reaches_the_app(
+    dynamodb: DynamoDBClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SESSION_DYNAMODB_TTL", "3600")
+    monkeypatch.setenv("SECRET_KEY", "from the environment")
+    app = create_app({"SESSION_DYNAMODB_CLIENT": dynamodb})
+    assert app.secret_key == "from the environment"
+    assert interface(app).settings_for(app).ttl == 3600
+
+
+def test_a_random_secret_key_without_one(
+    dynamodb: DynamoDBClient,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    app = create_app({"SESSION_DYNAMODB_CLIENT": dynamodb})
+    assert len(app.secret_key or "") == 64
+    assert "SECRET_KEY is not set" in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("environ", "backend"),
+    [
+        ({}, "embedded"),
+        ({"AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "y"}, "embedded"),
+        ({"AWS_REGION": "eu-west-1"}, "embedded"),
+        ({"AWS_ACCESS_KEY_ID": "x", "AWS_DEFAULT_REGION": "eu-west-1"}, "aws"),
+        ({"AWS_PROFILE": "dev", "SESSION_DYNAMODB_REGION": "eu-west-1"}, "aws"),
+        ({"SESSION_DYNAMODB_ENDPOINT_URL": "http://localhost:8000"}, "endpoint"),
+        (
+            {
+                "SESSION_DYNAMODB_ENDPOINT_URL": "http://localhost:8000",
+                "AWS_PROFILE": "dev",
+                "AWS_REGION": "eu-west-1",
+            },
+            "endpoint",
+        ),
+    ],
+)
+def test_choose_backend(environ: dict[str, str], backend: str) -> None:
+    assert choose_backend(environ) == backend
+
+
+@pytest.mark.parametrize(
+    ("host", "url"),
+    [
+        ("127.0.0.1", "http://127.0.0.1:5000/"),
+        ("0.0.0.0", "http://127.0.0.1:5000/"),
+        ("::", "http://[::1]:5000/"),
+        ("example.test", "http://example.test:5000/"),
+    ],
+)
+def test_browser_url(host: str, url: str) -> None:
+    assert browser_url(host, 5000) == url
+
+
+def test_formats() -> None:
+    assert format_money(1250) == "12.50"
+    assert format_money(5) == "0.05"
+    assert format_utc(0) == "1970-01-01 00:00:00 UTC"
+    now = int(time.time())
+    assert format_from_now(now + 2 * DAY + 3600 + 30).startswith("in 2 days, 1 hours")
+    assert format_from_now(now + 7200 + 120 + 5) == "in 2 hours, 2 minutes"
+    assert format_from_now(now + 185).startswith("in 3 minutes")
+    assert format_from_now(now - 3) in ("3 s ago", "4 s ago")
