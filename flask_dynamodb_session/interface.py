@@ -304,7 +304,9 @@ def _block_save_on_error(
 ) -> None:
     """A request that ended in an unhandled exception saves nothing."""
     ctx = _cv_request.get(None)
-    session = getattr(ctx, "_session", None)
+    # Flask 3.1.3 keeps the session in ``_session``, earlier versions in ``session``.
+    state = vars(ctx) if ctx is not None else {}
+    session = state.get("_session", state.get("session"))
     if isinstance(session, ServerSideSession):
         session.block_save()
 
