@@ -1,0 +1,373 @@
+"""Looking after the session table outside a request.
+
+The plain functions behind ``flask dynamo-session status`` and
+``delete-expired``. They take a :class:`~.store.SessionStore` and make every
+DynamoDB call through it, so a failure arrives as the package's own
+:class:`~.exceptions.SessionBackendError` or
+:class:`~.exceptions.ConfigurationError`.
+
+The IAM permissions they need on the table: ``DescribeTable`` and
+``DescribeTimeToLive`` (:func:`table_status`), ``Scan`` and
+``BatchWriteItem`` (:func:`delete_expired`).
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import dataclasses
+import decimal
+import logging
+import math
+import queue
+import random
+import threading
+import time
+import typing as t
+from datetime import datetime
+
+from botocore.exceptions import ClientError
+
+from .exceptions import SessionBackendError
+from .store import UNSUPPORTED_CODES
+
+if t.TYPE_CHECKING:
+    from mypy_boto3_dynamodb.type_defs import (
+        AttributeValueTypeDef,
+        ScanInputTypeDef,
+        WriteRequestTypeDef,
+    )
+
+    from .store import SessionStore
+
+logger = logging.getLogger(__name__)
+
+#: BatchWriteItem takes at most this many requests.
+BATCH_SIZE = 25
+#: Items one Scan page reads, by default.
+PAGE_SIZE = 1000
+#: Threads :func:`delete_expired` runs at most, whatever the segment count.
+MAX_THREADS = 16
+#: How many times one batch is sent while DynamoDB leaves items unprocessed.
+MAX_BATCH_ATTEMPTS = 10
+#: The first back-off delay, in seconds; it doubles with every attempt.
+BASE_BACKOFF = 0.05
+#: The TTL state of a server that has no ``DescribeTimeToLive``.
+UNSUPPORTED = "unsupported"
+
+
+@dataclasses.dataclass(frozen=True)
+class ExpiredSweep:
+    """What :func:`delete_expired` found and did (so far, for ``progress``)."""
+
+    #: Items the scan read, of every app sharing the table.
+    scanned: int = 0
+    #: Expired sessions found (of this store's ``key_prefix``).
+    expired: int = 0
+    #: Expired sessions deleted; 0 in a dry run.
+    deleted: int = 0
+    #: Nothing was deleted: ``expired`` says how many would have been.
+    dry_run: bool = False
+    #: Unix epoch seconds: a session expiring at or before it counts as expired.
+    cutoff: int = 0
+    #: Scan segments the table was read in.
+    segments: int = 1
+
+    def add(self, scanned: int, expired: int, deleted: int) -> ExpiredSweep:
+        """These totals plus the counts of one more page."""
+        return dataclasses.replace(
+            self,
+            scanned=self.scanned + scanned,
+            expired=self.expired + expired,
+            deleted=self.deleted + deleted,
+        )
+
+
+@dataclasses.dataclass(frozen=True)
+class TableStatus:
+    """The state of the session table, as :func:`table_status` reads it."""
+
+    #: Table name.
+    table: str
+    #: ``CREATING``, ``ACTIVE``, ``UPDATING``, ``DELETING``...
+    status: str
+    #: ``PROVISIONED`` or ``PAY_PER_REQUEST``.
+    billing_mode: str
+    #: Provisioned read capacity units; ``None`` on demand.
+    read_capacity: int | None
+    #: Provisioned write capacity units; ``None`` on demand.
+    write_capacity: int | None
+    #: ``ENABLED``, ``ENABLING``, ``DISABLED``, ``DISABLING``, or
+    #: ``"unsupported"`` for a server without TTL.
+    ttl: str
+    #: The TTL attribute, if TTL is set up.
+    ttl_attribute: str | None
+    #: Items in the table, as DynamoDB last counted them (about every 6 hours).
+    item_count: int
+    #: Bytes in the table, as DynamoDB last counted them.
+    size_bytes: int
+
+    @property
+    def expires_by_ttl(self) -> bool:
+        """DynamoDB deletes expired sessions by itself."""
+        return self.ttl in ("ENABLED", "ENABLING") and self.ttl_attribute == "expires"
+
+
+def table_status(store: SessionStore) -> TableStatus:
+    """Read the table's state: one DescribeTable and one DescribeTimeToLive.
+
+    :param store: the session store whose table to describe.
+    :raises SessionBackendError: the table is missing, or DynamoDB failed.
+    """
+    table = store._call(
+        "DescribeTable", store.client.describe_table, TableName=store.table
+    )["Table"]
+    billing_mode = table.get("BillingModeSummary", {}).get("BillingMode", "PROVISIONED")
+    throughput = table.get("ProvisionedThroughput", {})
+    provisioned = billing_mode == "PROVISIONED"
+    ttl, ttl_attribute = _ttl_state(store)
+    return TableStatus(
+        table=store.table,
+        status=table.get("TableStatus", "UNKNOWN"),
+        billing_mode=billing_mode,
+        read_capacity=throughput.get("ReadCapacityUnits") if provisioned else None,
+        write_capacity=throughput.get("WriteCapacityUnits") if provisioned else None,
+        ttl=ttl,
+        ttl_attribute=ttl_attribute,
+        item_count=table.get("ItemCount", 0),
+        size_bytes=table.get("TableSizeBytes", 0),
+    )
+
+
+def approximate_item_count(store: SessionStore) -> int:
+    """The table's item count as DynamoDB last counted it: one DescribeTable.
+
+    :raises SessionBackendError: the table is missing, or DynamoDB failed.
+    """
+    table = store._call(
+        "DescribeTable", store.client.describe_table, TableName=store.table
+    )["Table"]
+    return table.get("ItemCount", 0)
+
+
+def _ttl_state(store: SessionStore) -> tuple[str, str | None]:
+    try:
+        response = store._call(
+            "DescribeTimeToLive",
+            store.client.describe_time_to_live,
+            TableName=store.table,
+        )
+    except SessionBackendError as exc:
+        cause = exc.__cause__
+        if isinstance(cause, ClientError) and _code(cause) in UNSUPPORTED_CODES:
+            return UNSUPPORTED, None
+        raise
+    description = response.get("TimeToLiveDescription", {})
+    return (
+        description.get("TimeToLiveStatus", "DISABLED"),
+        description.get("AttributeName"),
+    )
+
+
+def delete_expired(
+    store: SessionStore,
+    *,
+    segments: int = 4,
+    page_size: int = PAGE_SIZE,
+    dry_run: bool = False,
+    now: float | datetime | None = None,
+    progress: t.Callable[[ExpiredSweep], object] | None = None,
+    max_backoff: float = 5.0,
+) -> ExpiredSweep:
+    """Delete every expired session now, without waiting for DynamoDB's TTL.
+
+    The table is read by a parallel Scan (``segments`` segments, each in a
+    thread of its own, up to :data:`MAX_THREADS`), ``page_size`` items a page,
+    fetching only ``id`` and ``expires``. The server filters on ``expires``
+    (and on ``key_prefix``, when the store has one: apps sharing the table
+    keep their sessions) and each item is checked again here before it is
+    deleted with BatchWriteItem, 25 at a time. Items DynamoDB leaves
+    unprocessed are sent again after an exponential back-off with jitter,
+    at most :data:`MAX_BATCH_ATTEMPTS` times.
+
+    :param store: the session store whose table to sweep.
+    :param segments: parallel scan segments.
+    :param page_size: items a Scan page reads at most.
+    :param dry_run: count the expired sessions, delete none.
+    :param now: Unix epoch seconds or an aware datetime; a session expiring
+        at or before it is deleted. Defaults to the current time.
+    :param progress: called with the running totals after every page, in the
+        caller's thread.
+    :param max_backoff: the longest wait between two attempts of a batch, in
+        seconds.
+    :return: the final counts.
+    :raises ValueError: ``segments`` or ``page_size`` below 1, or a naive
+        ``now``.
+    :raises SessionBackendError: DynamoDB failed, or kept items unprocessed.
+    """
+    if segments < 1:
+        raise ValueError("segments must be at least 1")
+    if page_size < 1:
+        raise ValueError("page_size must be at least 1")
+    cutoff = _cutoff(now)
+    _ = store.client  # a configuration error surfaces here, not in a thread
+    sweeper = _Sweeper(store, cutoff, segments, page_size, dry_run, max_backoff)
+    totals = ExpiredSweep(dry_run=dry_run, cutoff=cutoff, segments=segments)
+    threads = min(segments, MAX_THREADS)
+    with concurrent.futures.ThreadPoolExecutor(
+        threads, thread_name_prefix="delete-expired"
+    ) as pool:
+        futures = [pool.submit(sweeper.sweep, number) for number in range(segments)]
+        try:
+            finished = 0
+            while finished < segments:
+                page = sweeper.pages.get()
+                if page is None:
+                    finished += 1
+                    continue
+                totals = totals.add(*page)
+                if progress is not None:
+                    progress(totals)
+        finally:
+            sweeper.stop.set()
+    for future in futures:
+        future.result()
+    logger.info(
+        "swept table %s: %d items scanned, %d expired, %d deleted",
+        store.table,
+        totals.scanned,
+        totals.expired,
+        totals.deleted,
+    )
+    return totals
+
+
+def backoff_delay(attempt: int, max_backoff: float) -> float:
+    """Seconds to wait before attempt ``attempt + 1`` of a batch.
+
+    Exponential (``BASE_BACKOFF * 2 ** attempt``) with "equal jitter": a
+    random delay between half the bound and the bound, never above
+    ``max_backoff``.
+    """
+    bound = min(max_backoff, BASE_BACKOFF * 2**attempt)
+    return random.uniform(bound / 2, bound)
+
+
+class _Sweeper:
+    """The work of one :func:`delete_expired` call, shared by its threads."""
+
+    def __init__(
+        self,
+        store: SessionStore,
+        cutoff: int,
+        segments: int,
+        page_size: int,
+        dry_run: bool,
+        max_backoff: float,
+    ) -> None:
+        self.store = store
+        self.cutoff = cutoff
+        self.segments = segments
+        self.page_size = page_size
+        self.dry_run = dry_run
+        self.max_backoff = max_backoff
+        self.prefix = store.settings.key_prefix
+        #: Counts of each page (scanned, expired, deleted); ``None`` when a
+        #: segment is done.
+        self.pages: queue.SimpleQueue[tuple[int, int, int] | None] = queue.SimpleQueue()
+        #: Set when the sweep ends early: the other segments stop after
+        #: their current page.
+        self.stop = threading.Event()
+
+    def sweep(self, segment: int) -> None:
+        """Scan one segment page by page, deleting what has expired."""
+        try:
+            request = self._scan_request(segment)
+            while not self.stop.is_set():
+                page = self.store._call("Scan", self.store.client.scan, **request)
+                keys = [
+                    {"id": item["id"]}
+                    for item in page.get("Items", ())
+                    if self._expired(item)
+                ]
+                deleted = 0 if self.dry_run else self._delete(keys)
+                self.pages.put((page.get("ScannedCount", 0), len(keys), deleted))
+                last_key = page.get("LastEvaluatedKey")
+                if not last_key:
+                    return
+                request["ExclusiveStartKey"] = last_key
+        except BaseException:
+            self.stop.set()
+            raise
+        finally:
+            self.pages.put(None)
+
+    def _scan_request(self, segment: int) -> ScanInputTypeDef:
+        condition = "#e <= :cutoff"
+        values: dict[str, AttributeValueTypeDef] = {":cutoff": {"N": str(self.cutoff)}}
+        if self.prefix:
+            condition += " AND begins_with(#i, :prefix)"
+            values[":prefix"] = {"S": self.prefix}
+        request: ScanInputTypeDef = {
+            "TableName": self.store.table,
+            "ProjectionExpression": "#i, #e",
+            "FilterExpression": condition,
+            "ExpressionAttributeNames": {"#i": "id", "#e": "expires"},
+            "ExpressionAttributeValues": values,
+            "Limit": self.page_size,
+        }
+        if self.segments > 1:
+            request["Segment"] = segment
+            request["TotalSegments"] = self.segments
+        return request
+
+    def _expired(self, item: t.Mapping[str, t.Any]) -> bool:
+        """Check again what the server's filter let through."""
+        try:
+            key = item["id"]["S"]
+            expires_at = decimal.Decimal(item["expires"]["N"])
+        except (KeyError, TypeError, ArithmeticError):
+            return False
+        return expires_at <= self.cutoff and key.startswith(self.prefix)
+
+    def _delete(self, keys: list[dict[str, t.Any]]) -> int:
+        for start in range(0, len(keys), BATCH_SIZE):
+            self._delete_batch(keys[start : start + BATCH_SIZE])
+        return len(keys)
+
+    def _delete_batch(self, keys: list[dict[str, t.Any]]) -> None:
+        requests: list[WriteRequestTypeDef] = [
+            {"DeleteRequest": {"Key": key}} for key in keys
+        ]
+        for attempt in range(MAX_BATCH_ATTEMPTS):
+            if attempt:
+                time.sleep(backoff_delay(attempt - 1, self.max_backoff))
+            response = self.store._call(
+                "BatchWriteItem",
+                self.store.client.batch_write_item,
+                RequestItems={self.store.table: requests},
+            )
+            unprocessed = response.get("UnprocessedItems", {}).get(self.store.table)
+            if not unprocessed:
+                return
+            logger.debug("%d deletes left unprocessed, retrying", len(unprocessed))
+            requests = t.cast("list[WriteRequestTypeDef]", unprocessed)
+        raise SessionBackendError(
+            f"DynamoDB left deletes unprocessed after {MAX_BATCH_ATTEMPTS}"
+            f" BatchWriteItem attempts ({len(requests)} pending; the table is"
+            " throttled); try again later or with fewer segments",
+            operation="BatchWriteItem",
+        )
+
+
+def _cutoff(now: float | datetime | None) -> int:
+    if now is None:
+        return int(time.time())
+    if isinstance(now, datetime):
+        if now.tzinfo is None or now.utcoffset() is None:
+            raise ValueError("now must be a timezone-aware datetime")
+        return math.floor(now.timestamp())
+    return math.floor(now)
+
+
+def _code(exc: ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Code", ""))
