@@ -136,30 +136,37 @@ def _interrupt(signum: int, frame: FrameType | None) -> None:
 
 
 def main(argv: t.Sequence[str] | None = None) -> int:
-    """Start the DynamoDB the environment asks for and serve the app."""
+    """Start the DynamoDB the environment asks for and serve the app.
+
+    :return: the exit status: 0 after Ctrl-C, 1 if DynamoDB could not be set
+        up, 130 if interrupted while starting.
+    """
     args = parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        return serve(args.host, args.port)
+    except KeyboardInterrupt:
+        # Interrupted while starting, or a second Ctrl-C while stopping: the
+        # embedded DynamoDB's thread ends with the process.
+        say(" * Stopped")
+        return 130
+
+
+def serve(host: str, port: int) -> int:
+    """Serve the app until Ctrl-C, then stop the embedded DynamoDB if any."""
     with contextlib.ExitStack() as stack:
         try:
             app = build_app(stack)
-            server = make_server(
-                args.host,
-                args.port,
-                app,
-                threaded=True,
-                request_handler=AccessLogHandler,
-            )
         except SessionError as exc:
             print(f"error: {exc}", file=sys.stderr, flush=True)
             return 1
-        except KeyboardInterrupt:
-            return 130
-        say(
-            f" * Example app: open {browser_url(args.host, server.server_port)}"
-            " (Ctrl-C to stop)"
+        server = make_server(
+            host, port, app, threaded=True, request_handler=AccessLogHandler
         )
+        url = browser_url(host, server.server_port)
+        say(f" * Example app: open {url} (Ctrl-C to stop)")
         server.serve_forever()  # returns on Ctrl-C
     say(" * Stopped")
     return 0
