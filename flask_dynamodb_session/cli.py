@@ -1,0 +1,335 @@
+"""The ``flask dynamo-session`` command group.
+
+``create-table``, ``status`` and ``delete-expired`` are thin wrappers over
+:meth:`.SessionStore.create_table` and the functions of :mod:`.maintenance`.
+They work on the table of the current app's session interface, read from
+its config keys (``SESSION_DYNAMODB_*``) unless an option says otherwise.
+
+The group is registered by :class:`.DynamoDBSession` and, for apps that only
+set ``app.session_interface``, through the ``flask.commands`` entry point.
+
+A failure (no credentials, no permission, no table, an unreachable
+endpoint, a bad config value) is one line on stderr, ``Error: ...``, and
+exit status 1.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import logging
+import re
+import sys
+import typing as t
+
+import click
+from botocore.exceptions import BotoCoreError, ClientError
+from flask import current_app
+from flask.cli import AppGroup
+
+from .exceptions import SessionError
+from .extension import EXTENSION_KEY
+from .interface import DynamoDBSessionInterface
+from .maintenance import (
+    UNSUPPORTED,
+    ExpiredSweep,
+    TableStatus,
+    approximate_item_count,
+    delete_expired,
+    table_status,
+)
+from .store import SessionStore
+
+if t.TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from flask import Flask
+
+#: DynamoDB's rule for table names.
+TABLE_NAME = re.compile(r"[A-Za-z0-9_.-]{3,255}")
+
+dynamo_session = AppGroup(
+    "dynamo-session",
+    help="Manage the DynamoDB table that holds the sessions.",
+)
+
+
+def session_store(app: Flask, table: str | None = None) -> SessionStore:
+    """The store of ``app``'s sessions, optionally pointed at another table.
+
+    The app's session interface is used if it is a
+    :class:`.DynamoDBSessionInterface` (or the extension's one); otherwise one
+    is built from the app's config keys.
+
+    :param app: the Flask app.
+    :param table: a table name overriding the configured one.
+    :raises ConfigurationError: a config key has a bad value.
+    """
+    for candidate in (app.session_interface, app.extensions.get(EXTENSION_KEY)):
+        if isinstance(candidate, DynamoDBSessionInterface):
+            interface = candidate
+            break
+    else:
+        interface = DynamoDBSessionInterface()
+    store = interface.store_for(app)
+    if table is None or table == store.table:
+        return store
+    settings = dataclasses.replace(store.settings, table=table, client=store.client)
+    return SessionStore(settings)
+
+
+def _current_store(table: str | None) -> SessionStore:
+    return session_store(current_app._get_current_object(), table)  # type: ignore[attr-defined]
+
+
+def _check_table_name(
+    ctx: click.Context, param: click.Parameter, value: str | None
+) -> str | None:
+    if value is not None and not TABLE_NAME.fullmatch(value):
+        raise click.BadParameter(
+            "a table name is 3 to 255 letters, digits, '_', '-' or '.'"
+        )
+    return value
+
+
+table_option = click.option(
+    "--table",
+    metavar="NAME",
+    callback=_check_table_name,
+    help="The table to use. [default: SESSION_DYNAMODB_TABLE, else 'sessions']",
+)
+
+
+@contextlib.contextmanager
+def _one_line_errors() -> Iterator[None]:
+    """Turn the package's and botocore's errors into ``Error: ...``, exit 1."""
+    try:
+        yield
+    except (SessionError, ClientError, BotoCoreError) as exc:
+        raise click.ClickException(error_message(exc)) from exc
+
+
+def error_message(exc: BaseException) -> str:
+    """One line saying what went wrong, with DynamoDB's own words if any."""
+    if isinstance(exc, ClientError):
+        error = exc.response.get("Error", {})
+        text = f"DynamoDB {exc.operation_name} failed: {error.get('Code', 'error')}"
+        cause: BaseException | None = exc
+    else:
+        text = str(exc) or type(exc).__name__
+        cause = exc.__cause__
+    if isinstance(cause, ClientError):
+        error = cause.response.get("Error", {})
+        detail = error.get("Message", "")
+        if detail and error.get("Code") != "ResourceNotFoundException":
+            text = f"{text}: {detail}"
+    return " ".join(text.split())
+
+
+class _HideTTLWarning(logging.Filter):
+    """Drop the store's "no TTL" log record: the command says it itself."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (
+            record.levelno == logging.WARNING and record.funcName == "enable_ttl"
+        )
+
+
+@contextlib.contextmanager
+def _ttl_warning_hidden() -> Iterator[None]:
+    store_logger = logging.getLogger(SessionStore.__module__)
+    hide = _HideTTLWarning()
+    store_logger.addFilter(hide)
+    try:
+        yield
+    finally:
+        store_logger.removeFilter(hide)
+
+
+@dynamo_session.command("create-table")
+@table_option
+@click.option(
+    "--read-capacity",
+    type=click.IntRange(min=1),
+    help="Provisioned read capacity units."
+    " [default: SESSION_DYNAMODB_READ_CAPACITY, else 5]",
+)
+@click.option(
+    "--write-capacity",
+    type=click.IntRange(min=1),
+    help="Provisioned write capacity units."
+    " [default: SESSION_DYNAMODB_WRITE_CAPACITY, else 5]",
+)
+@click.option(
+    "--on-demand/--provisioned",
+    default=None,
+    help="Pay per request, or provision capacity."
+    " [default: SESSION_DYNAMODB_BILLING_MODE, else provisioned]",
+)
+def create_table_command(
+    table: str | None,
+    read_capacity: int | None,
+    write_capacity: int | None,
+    on_demand: bool | None,
+) -> None:
+    """Create the session table, wait until it is ACTIVE, and turn on TTL.
+
+    An existing table is left as it is (only TTL is turned on), so running
+    this again is harmless.
+    """
+    with _one_line_errors():
+        store = _current_store(table)
+        if on_demand is None:
+            billing_mode = store.settings.billing_mode
+        else:
+            billing_mode = "PAY_PER_REQUEST" if on_demand else "PROVISIONED"
+        if billing_mode == "PAY_PER_REQUEST" and (read_capacity or write_capacity):
+            raise click.UsageError(
+                "--read-capacity and --write-capacity are for provisioned tables,"
+                " not on-demand ones"
+            )
+        with _ttl_warning_hidden():
+            setup = store.create_table(
+                read_capacity=read_capacity,
+                write_capacity=write_capacity,
+                billing_mode=billing_mode,
+            )
+    if setup.created:
+        if billing_mode == "PAY_PER_REQUEST":
+            billing = "on-demand"
+        else:
+            reads = read_capacity or store.settings.read_capacity
+            writes = write_capacity or store.settings.write_capacity
+            billing = f"provisioned, {reads} read and {writes} write capacity units"
+        click.echo(f"Created table {store.table!r} ({billing}); it is ACTIVE.")
+    else:
+        click.echo(
+            f"Table {store.table!r} already exists; it is ACTIVE and was left as it is."
+        )
+    if setup.ttl == "unsupported":
+        click.echo(
+            "Warning: this DynamoDB server does not support TTL; expired sessions"
+            " stay in the table until `flask dynamo-session delete-expired` runs.",
+            err=True,
+        )
+    elif setup.ttl == "already enabled":
+        click.echo("TTL was already on, on attribute 'expires'.")
+    else:
+        click.echo(
+            "TTL is on, on attribute 'expires': DynamoDB deletes expired"
+            " sessions by itself."
+        )
+
+
+@dynamo_session.command("status")
+@table_option
+def status_command(table: str | None) -> None:
+    """Show the table's status, billing, TTL state and item count."""
+    with _one_line_errors():
+        store = _current_store(table)
+        status = table_status(store)
+    for line in describe_status(status, store.settings.key_prefix):
+        click.echo(line)
+
+
+def describe_status(status: TableStatus, key_prefix: str = "") -> list[str]:
+    """The lines ``status`` prints."""
+    if status.billing_mode == "PROVISIONED":
+        billing = (
+            f"provisioned, {status.read_capacity} read and"
+            f" {status.write_capacity} write capacity units"
+        )
+    else:
+        billing = "on-demand (pay per request)"
+    if status.ttl == UNSUPPORTED:
+        ttl = "unsupported by this server"
+    elif status.ttl_attribute:
+        ttl = f"{status.ttl} on attribute {status.ttl_attribute!r}"
+    else:
+        ttl = status.ttl
+    lines = [
+        f"Table:      {status.table}",
+        f"Status:     {status.status}",
+        f"Billing:    {billing}",
+        f"TTL:        {ttl}",
+        f"Items:      {status.item_count} (approximate, updated by DynamoDB"
+        " about every 6 hours)",
+    ]
+    if key_prefix:
+        lines.append(f"Key prefix: {key_prefix!r}")
+    if not status.expires_by_ttl:
+        lines.append(
+            "Expired sessions are not deleted by DynamoDB: run `flask"
+            " dynamo-session create-table` to turn TTL on, or `flask"
+            " dynamo-session delete-expired` on a schedule."
+        )
+    return lines
+
+
+@dynamo_session.command("delete-expired")
+@table_option
+@click.option(
+    "--segments",
+    type=click.IntRange(1, 1000),
+    default=4,
+    show_default=True,
+    help="Parallel scan segments (read in up to 16 threads).",
+)
+@click.option(
+    "--dry-run", is_flag=True, help="Count the expired sessions; delete none."
+)
+def delete_expired_command(table: str | None, segments: int, dry_run: bool) -> None:
+    """Delete the expired sessions now.
+
+    For servers without TTL, or to purge now rather than within DynamoDB's
+    TTL delay. The table is scanned in parallel, reading only each item's
+    key and expiry time; only sessions of this app's key prefix are deleted.
+    """
+    with _one_line_errors():
+        store = _current_store(table)
+        estimate = approximate_item_count(store)
+        with click.progressbar(
+            length=max(estimate, 1),
+            label=f"Scanning table {store.table!r}",
+            item_show_func=_show_sweep,
+            file=sys.stderr,
+            hidden=not _stderr_is_terminal(),
+        ) as bar:
+
+            def progress(totals: ExpiredSweep) -> None:
+                bar.length = max(bar.length or 0, totals.scanned)
+                bar.update(totals.scanned - bar.pos, totals)
+
+            sweep = delete_expired(
+                store, segments=segments, dry_run=dry_run, progress=progress
+            )
+    click.echo(describe_sweep(sweep, store.table, store.settings.key_prefix))
+
+
+def _stderr_is_terminal() -> bool:
+    """The progress bar is drawn on a terminal only (not in cron mail)."""
+    return sys.stderr.isatty()
+
+
+def _show_sweep(totals: ExpiredSweep | None) -> str | None:
+    if totals is None:
+        return None
+    return f"{totals.expired} expired"
+
+
+def describe_sweep(sweep: ExpiredSweep, table: str, key_prefix: str = "") -> str:
+    """The summary line ``delete-expired`` prints."""
+    scope = f" with key prefix {key_prefix!r}" if key_prefix else ""
+    sessions = _plural(sweep.expired, "expired session")
+    scanned = _plural(sweep.scanned, "item")
+    if sweep.dry_run:
+        return (
+            f"Dry run: {sessions}{scope} would be deleted from table {table!r}"
+            f" ({scanned} scanned); nothing was deleted."
+        )
+    deleted = _plural(sweep.deleted, "expired session")
+    return f"Deleted {deleted}{scope} from table {table!r} ({scanned} scanned)."
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
