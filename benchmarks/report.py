@@ -74,11 +74,7 @@ def targets(results: t.Mapping[str, t.Any]) -> dict[str, t.Any]:
         < cpu["flask_session"][name]["cpu_us_median"]
         for name in cpu["ours"]
     }
-    summary = results["workload"]["summary"]
-    ratio = (
-        summary["ours"]["requests_per_second"]
-        / summary["flask_session"]["requests_per_second"]
-    )
+    ratio = float(results["workload"]["ratios"]["flask_session"])
     return {
         "calls_within_budget": budget,
         "cpu_below_flask_session": cpu_below,
@@ -90,16 +86,24 @@ def targets(results: t.Mapping[str, t.Any]) -> dict[str, t.Any]:
     }
 
 
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}" + ("" if number == 1 else "s")
+
+
+def _times(ratios: t.Iterable[float]) -> str:
+    return ", ".join(f"{ratio:.2f}x" for ratio in ratios)
+
+
 def _yes(flag: bool) -> str:
     return "yes" if flag else "**no**"
 
 
 def noise_us(*figures: t.Mapping[str, t.Any]) -> float:
-    """Half the largest spread of the per-round medians of some CPU figures."""
+    """Half the largest spread of the block medians of some CPU figures."""
     spreads = [
-        max(rounds) - min(rounds)
-        for rounds in (figure.get("cpu_us_round_medians", ()) for figure in figures)
-        if rounds
+        max(blocks) - min(blocks)
+        for blocks in (figure.get("cpu_us_block_medians", ()) for figure in figures)
+        if blocks
     ]
     return max(spreads, default=0.0) / 2
 
@@ -173,10 +177,12 @@ def rst(results: t.Mapping[str, t.Any]) -> str:
         " request, through Flask's test client (which costs the same for every"
         " subject), median of"
         f" {settings['cpu_iterations']} requests per scenario and subject, after"
-        f" {settings['cpu_warmup']} unmeasured ones; the subjects take turns in"
-        f" {settings['cpu_rounds']} rounds. dynalite's CPU is not included. Mean"
-        ' and 90th percentile are in ``results.json``. "Within noise": the'
-        " difference is no larger than half the spread of the per-round medians.",
+        f" {settings['cpu_warmup']} unmeasured ones. The subjects take turns"
+        " request by request, so that the machine's other work weighs on all of"
+        " them alike. dynalite's CPU is not included. Mean and 90th percentile"
+        ' are in ``results.json``. "Within noise": the difference is no larger'
+        " than half the spread of the medians of"
+        f" {settings['cpu_blocks']} consecutive blocks of requests.",
         "",
     ]
     rows = []
@@ -212,16 +218,18 @@ def rst(results: t.Mapping[str, t.Any]) -> str:
         " and then sends 60 % reads, 20 % changes and 20 % requests that do not"
         f" touch the session. {settings['warmup']:g} s of warm-up, then"
         f" {settings['duration']:g} s measured (at most"
-        f" {settings['max_requests']:,} requests), {settings['rounds']} rounds with"
-        " the subjects taking turns; the median round (by throughput) is shown."
-        " Everything (workers, dynalite, load generator) shares the machine's"
-        " cores; the CPU columns show where it went. The last but one column is"
-        " the share of the machine's CPU that other processes (not part of the"
-        " benchmark) took during the measured window.",
+        f" {settings['max_requests']:,} requests); {_count(settings['rounds'], 'round')},"
+        " each running the three subjects back to back. Each subject's median"
+        " round (by throughput) is shown; the last column is the median of the"
+        " per-round ratios of throughputs (this package's over the other's in the"
+        " same round, a few seconds apart). Everything (workers, dynalite, load"
+        " generator) shares the machine's cores; the CPU columns show where it"
+        ' went, and "machine CPU used by others" the share of the machine that'
+        " processes outside the benchmark took during the measured window.",
         "",
     ]
     summary = results["workload"]["summary"]
-    ours = summary["ours"]["requests_per_second"]
+    ratios = {"ours": 1.0, **results["workload"]["ratios"]}
     rows = []
     for name, title in zip(SUBJECTS, titles, strict=True):
         figures = summary[name]
@@ -237,11 +245,16 @@ def rst(results: t.Mapping[str, t.Any]) -> str:
                 f"{cpu['workers']:,.0f}",
                 f"{cpu.get('dynalite', 0):,.0f}",
                 f"{_others(figures):.0%}",
-                "1.00x"
-                if name == "ours"
-                else _ratio(ours, figures["requests_per_second"]),
+                f"{ratios[name]:.2f}x",
             ]
         )
+
+    def rps(name: str) -> float:
+        return float(summary[name]["requests_per_second"])
+
+    def worker_cpu(name: str) -> float:
+        return float(summary[name]["cpu_us_per_request"]["workers"])
+
     out += [
         grid_table(
             [
@@ -269,10 +282,14 @@ def rst(results: t.Mapping[str, t.Any]) -> str:
         "- Mixed-workload throughput at least"
         f" {THROUGHPUT_TARGET:g}x Flask-Session's:"
         f" {_yes(met['throughput_ratio_to_flask_session'] >= THROUGHPUT_TARGET)}"
-        f" ({met['throughput_ratio_to_flask_session']:.2f}x; the rounds gave"
-        f" {', '.join(f'{r:.2f}x' for r in results['workload']['round_ratios'])});"
-        f" {_ratio(ours, summary['cookie']['requests_per_second'])} the cookie"
-        " session's.",
+        f" ({met['throughput_ratio_to_flask_session']:.2f}x, median of the rounds'"
+        f" {_times(results['workload']['round_ratios']['flask_session'])}; the"
+        " median rounds give"
+        f" {_ratio(rps('ours'), rps('flask_session'))}; Flask-Session's workers"
+        f" spent {_ratio(worker_cpu('flask_session'), worker_cpu('ours'))} this"
+        " package's CPU per request). Against the cookie session:"
+        f" {results['workload']['ratios']['cookie']:.2f}x (rounds:"
+        f" {_times(results['workload']['round_ratios']['cookie'])}).",
         "",
     ]
     return "\n".join(out)

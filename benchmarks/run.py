@@ -19,6 +19,7 @@ import importlib.metadata
 import os
 import platform
 import shlex
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -55,7 +56,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--call-iterations", type=int)
     parser.add_argument("--cpu-iterations", type=int)
     parser.add_argument("--cpu-warmup", type=int)
-    parser.add_argument("--cpu-rounds", type=int)
+    parser.add_argument(
+        "--cpu-blocks", type=int, help="blocks of requests, for the noise"
+    )
     parser.add_argument("--rounds", type=int, help="rounds of the workload")
     parser.add_argument("--warmup", type=float, help="workload warm-up, seconds")
     parser.add_argument("--duration", type=float, help="workload window, seconds")
@@ -67,10 +70,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "call_iterations": (2, 5),
         "cpu_iterations": (20, 600),
         "cpu_warmup": (3, 50),
-        "cpu_rounds": (1, 3),
-        "rounds": (1, 3),
+        "cpu_blocks": (2, 5),
+        "rounds": (1, 5),
         "warmup": (1.0, 3.0),
-        "duration": (2.0, 15.0),
+        "duration": (2.0, 10.0),
         "max_requests": (2_000, 100_000),
         "client_threads": (4, 8),
         "server_threads": (4, 4),
@@ -157,21 +160,15 @@ def count_calls(
 
 
 def measure_cpu(
-    subjects: dict[str, apps.Subject], iterations: int, warmup: int, rounds: int
+    subjects: dict[str, apps.Subject], iterations: int, warmup: int, blocks: int
 ) -> dict[str, dict[str, dict[str, t.Any]]]:
-    """CPU per request; the subjects take turns, ``rounds`` times per scenario."""
+    """CPU per request of every scenario; the subjects take turns per request."""
     results: dict[str, dict[str, dict[str, t.Any]]] = {name: {} for name in subjects}
-    per_round = max(1, iterations // rounds)
     for scenario in scenarios.SCENARIOS:
         print(f"measuring client CPU: {scenario.title}")
-        samples = {name: scenarios.CpuSamples() for name in subjects}
-        for _ in range(rounds):
-            for name, subject in subjects.items():
-                scenarios.measure_cpu(
-                    subject, scenario, per_round, warmup, samples[name]
-                )
+        samples = scenarios.measure_cpu(subjects, scenario, iterations, warmup)
         for name in subjects:
-            results[name][scenario.name] = samples[name].summary()
+            results[name][scenario.name] = samples[name].summary(blocks)
     return results
 
 
@@ -201,11 +198,19 @@ def run_workloads(
             )
             rounds[name].append(figures)
     summary = {name: median_round(figures) for name, figures in rounds.items()}
-    round_ratios = [
-        ours["requests_per_second"] / theirs["requests_per_second"]
-        for ours, theirs in zip(rounds["ours"], rounds["flask_session"], strict=True)
-    ]
-    return {"rounds": rounds, "summary": summary, "round_ratios": round_ratios}
+    ratios = {
+        other: [
+            ours["requests_per_second"] / theirs["requests_per_second"]
+            for ours, theirs in zip(rounds["ours"], rounds[other], strict=True)
+        ]
+        for other in ("flask_session", "cookie")
+    }
+    return {
+        "rounds": rounds,
+        "summary": summary,
+        "round_ratios": ratios,
+        "ratios": {other: statistics.median(r) for other, r in ratios.items()},
+    }
 
 
 def median_round(rounds: list[dict[str, t.Any]]) -> dict[str, t.Any]:
@@ -232,7 +237,7 @@ def main(argv: list[str] | None = None) -> int:
                 "call_iterations": args.call_iterations,
                 "cpu_iterations": args.cpu_iterations,
                 "cpu_warmup": args.cpu_warmup,
-                "cpu_rounds": args.cpu_rounds,
+                "cpu_blocks": args.cpu_blocks,
                 "workers": workload.WORKERS,
                 "server_threads": args.server_threads,
                 "client_threads": args.client_threads,
@@ -256,7 +261,7 @@ def main(argv: list[str] | None = None) -> int:
         try:
             results["calls"] = count_calls(subjects, args.call_iterations)
             results["cpu"] = measure_cpu(
-                subjects, args.cpu_iterations, args.cpu_warmup, args.cpu_rounds
+                subjects, args.cpu_iterations, args.cpu_warmup, args.cpu_blocks
             )
         finally:
             for subject in subjects.values():

@@ -221,55 +221,77 @@ class CpuSamples:
     wall_ns: list[int] = dataclasses.field(default_factory=list)
     #: DynamoDB calls the measured requests made.
     calls: int = 0
-    #: The median CPU of each call of :func:`measure_cpu` (each round).
-    round_medians_ns: list[float] = dataclasses.field(default_factory=list)
 
-    def summary(self) -> dict[str, t.Any]:
-        """Mean, median and 90th percentile CPU, median wall time (in us)."""
+    def add(self, cpu_ns: int, wall_ns: int, calls: int) -> None:
+        self.cpu_ns.append(cpu_ns)
+        self.wall_ns.append(wall_ns)
+        self.calls += calls
+
+    def summary(self, blocks: int = 1) -> dict[str, t.Any]:
+        """Mean, median and 90th percentile CPU, median wall time (in us).
+
+        :param blocks: also give the median CPU of this many consecutive
+            blocks of requests, a measure of the noise.
+        """
         count = len(self.cpu_ns)
+        size = max(1, count // blocks)
+        block_medians = [
+            statistics.median(self.cpu_ns[start : start + size]) / 1000
+            for start in range(0, size * blocks, size)
+            if self.cpu_ns[start : start + size]
+        ]
         return {
             "iterations": count,
             "cpu_us_mean": statistics.fmean(self.cpu_ns) / 1000,
             "cpu_us_median": statistics.median(self.cpu_ns) / 1000,
             "cpu_us_p90": _percentile(self.cpu_ns, 0.90) / 1000,
+            "cpu_us_block_medians": block_medians,
             "wall_us_median": statistics.median(self.wall_ns) / 1000,
             "calls_per_request": self.calls / count,
-            "cpu_us_round_medians": [value / 1000 for value in self.round_medians_ns],
         }
 
 
 def measure_cpu(
-    subject: Subject,
+    subjects: t.Mapping[str, Subject],
     scenario: Scenario,
     iterations: int,
     warmup: int,
-    samples: CpuSamples | None = None,
-) -> CpuSamples:
-    """Time the measured request of ``scenario`` ``iterations`` times.
+) -> dict[str, CpuSamples]:
+    """Time the measured request of ``scenario`` for each subject.
 
-    Only the measured request is timed, each one on its own, after
-    ``warmup`` untimed rounds. The samples are added to ``samples``, if
-    given.
+    The subjects take turns request by request (in a rotating order), so
+    that whatever else the machine does at a given moment weighs on all of
+    them alike. Only the measured request is timed, each one on its own,
+    after ``warmup`` untimed rounds.
+
+    :return: the samples of each subject.
     """
-    samples = CpuSamples() if samples is None else samples
-    first = len(samples.cpu_ns)
-    browser = _prepare(subject, scenario)
+    names = list(subjects)
+    browsers = {name: _prepare(subjects[name], scenario) for name in names}
+    samples = {name: CpuSamples() for name in names}
     for round_ in range(warmup + iterations):
-        for step in scenario.before:
-            step(browser)
-        subject.counter.take()
-        wall_start = time.perf_counter_ns()
-        cpu_start = time.process_time_ns()
-        scenario.request(browser)
-        cpu_end = time.process_time_ns()
-        wall_end = time.perf_counter_ns()
-        made = sum(subject.counter.take().values())
-        if round_ >= warmup:
-            samples.cpu_ns.append(cpu_end - cpu_start)
-            samples.wall_ns.append(wall_end - wall_start)
-            samples.calls += made
-    samples.round_medians_ns.append(statistics.median(samples.cpu_ns[first:]))
+        shift = round_ % len(names)
+        for name in names[shift:] + names[:shift]:
+            cpu_ns, wall_ns, calls = _timed(subjects[name], scenario, browsers[name])
+            if round_ >= warmup:
+                samples[name].add(cpu_ns, wall_ns, calls)
     return samples
+
+
+def _timed(
+    subject: Subject, scenario: Scenario, browser: Browser
+) -> tuple[int, int, int]:
+    """CPU and wall nanoseconds, and DynamoDB calls, of one measured request."""
+    for step in scenario.before:
+        step(browser)
+    subject.counter.take()
+    wall_start = time.perf_counter_ns()
+    cpu_start = time.process_time_ns()
+    scenario.request(browser)
+    cpu_end = time.process_time_ns()
+    wall_end = time.perf_counter_ns()
+    calls = sum(subject.counter.take().values())
+    return cpu_end - cpu_start, wall_end - wall_start, calls
 
 
 def _percentile(values: t.Sequence[float], fraction: float) -> float:
