@@ -17,6 +17,7 @@ import contextlib
 import logging
 import os
 import re
+import secrets
 import signal
 import sys
 import typing as t
@@ -103,17 +104,22 @@ def prepare_table(app: Flask) -> None:
 def build_app(stack: contextlib.ExitStack) -> Flask:
     """The app, on the DynamoDB the environment asks for."""
     backend = choose_backend(os.environ)
+    config: dict[str, t.Any] = {}
     if backend == "embedded":
         dynamodb = stack.enter_context(EmbeddedDynamoDB())
         say(
             f" * Embedded DynamoDB (moto) running at {dynamodb.endpoint_url},"
             " in memory: sessions last until this process stops"
         )
-        app = create_app(dynamodb.config())
+        config.update(dynamodb.config())
+        if not os.environ.get("SECRET_KEY"):
+            # The sessions die with this process anyway: a key of its own is fine.
+            config["SECRET_KEY"] = secrets.token_hex(32)
+        app = create_app(config)
         prepare_table(app)
         return app
     if backend == "endpoint":
-        config: dict[str, t.Any] = {"SESSION_DYNAMODB_BOTOCORE_CONFIG": LOCAL_CONFIG}
+        config["SESSION_DYNAMODB_BOTOCORE_CONFIG"] = LOCAL_CONFIG
         if not has_credentials(os.environ):
             config["SESSION_DYNAMODB_BOTO3_SESSION"] = local_session()
         app = create_app(config)

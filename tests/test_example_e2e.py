@@ -46,16 +46,16 @@ class ExampleServer:
         self.url = ""
 
     def environment(self, workdir: Path) -> dict[str, str]:
-        """This environment without any AWS or DynamoDB setting, so the app
-        starts its embedded DynamoDB whatever the machine has configured."""
+        """This environment without any AWS, DynamoDB or secret key setting,
+        as on a fresh machine, whatever this one has configured."""
         env = {
             name: value
             for name, value in os.environ.items()
             if not name.startswith(("AWS_", "SESSION_DYNAMODB_"))
+            and name != "SECRET_KEY"
         }
         env["AWS_CONFIG_FILE"] = str(workdir / "no-aws-config")
         env["AWS_SHARED_CREDENTIALS_FILE"] = str(workdir / "no-aws-credentials")
-        env["SECRET_KEY"] = "end-to-end secret"
         env["PYTHONUNBUFFERED"] = "1"
         return env
 
@@ -191,3 +191,4 @@ def test_whole_flow(example_server: ExampleServer) -> None:
 
     assert example_server.interrupt() == 0, example_server.output
     assert " * Stopped" in example_server.stdout
+    assert "Traceback" not in example_server.output
