@@ -169,9 +169,7 @@ class DynamoDBSessionInterface(SessionInterface):
             else:
                 if SID_PATTERN.fullmatch(value):
                     sid = value
-        session = self.session_class(sid, state.store.load)
-        session.cookie_sent = bool(cookie)
-        return session
+        return self.session_class(sid, state.store.load)
 
     def save_session(self, app: Flask, session: t.Any, response: Response) -> None:
         """Store what changed and set or delete the cookie.
@@ -183,7 +181,7 @@ class DynamoDBSessionInterface(SessionInterface):
             return
         if session.accessed:
             response.vary.add("Cookie")
-        if not session.loaded:
+        if not session.used:
             return
         try:
             self._save(app, session, response)
@@ -242,7 +240,7 @@ class DynamoDBSessionInterface(SessionInterface):
             stale.append(session.sid)
         for old_sid in stale:
             store.remove(old_sid)
-        if stale or session.cookie_sent:
+        if stale or session.cookie_stale:
             self._delete_cookie(app, response)
 
     def _lifetime(

@@ -64,8 +64,10 @@ class ServerSideSession(dict[str, t.Any], SessionMixin):
         self.discarded: list[str] = []
         #: Set when the save must not happen (backend failure, unhandled error).
         self.save_blocked = False
-        #: The request carried a session cookie (valid or not).
-        self.cookie_sent = False
+        #: The contents were looked at or changed during this request.
+        self.used = False
+        #: The cookie's id was validly signed but the table did not have it.
+        self.cookie_stale = False
 
     # -- state -------------------------------------------------------------
 
@@ -83,7 +85,7 @@ class ServerSideSession(dict[str, t.Any], SessionMixin):
 
     @property
     def loaded(self) -> bool:
-        """``True`` if the contents were read (or are known to be empty)."""
+        """``True`` if the contents are known: read, or new and empty."""
         return self._loaded
 
     def regenerate(self) -> None:
@@ -117,6 +119,7 @@ class ServerSideSession(dict[str, t.Any], SessionMixin):
 
     def _load(self) -> None:
         self.accessed = True
+        self.used = True
         if self._loaded:
             return
         assert self._loader is not None
@@ -129,6 +132,7 @@ class ServerSideSession(dict[str, t.Any], SessionMixin):
         if record is None:
             self._sid = new_sid()
             self._new = True
+            self.cookie_stale = True
             return
         self.record = record
         dict.update(self, record.data)
@@ -247,6 +251,7 @@ class ServerSideSession(dict[str, t.Any], SessionMixin):
         session.
         """
         self.accessed = True
+        self.used = True
         if not self._new:
             self._replace_sid()
             self._loaded = True

@@ -52,6 +52,11 @@ def test_tampered_cookie(client: FlaskClient, calls: CallCounter) -> None:
     response = client.get("/read")
     assert response.json == {"data": {}}
     assert calls.take() == {}
+    assert "Set-Cookie" not in response.headers
+    for path in ("/untouched", "/static/missing.css"):
+        response = client.get(path)
+        assert "Set-Cookie" not in response.headers
+    assert calls.take() == {}
 
 
 def test_malformed_cookie(client: FlaskClient, calls: CallCounter) -> None:
@@ -59,6 +64,7 @@ def test_malformed_cookie(client: FlaskClient, calls: CallCounter) -> None:
     response = client.get("/read")
     assert response.json == {"data": {}}
     assert calls.take() == {}
+    assert "Set-Cookie" not in response.headers
 
 
 def test_new_session_read_costs_nothing(client: FlaskClient, calls: CallCounter) -> None:
