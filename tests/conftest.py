@@ -10,7 +10,7 @@ import pytest
 from flask import Flask, session
 from moto import mock_aws
 
-from flask_dynamodb_session import DynamoDBSessionInterface
+from flask_dynamodb_session import DynamoDBSessionInterface, ServerSideSession
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterator
@@ -131,7 +131,7 @@ def make_app(**options: t.Any) -> Flask:
 
     @app.post("/login/<user>")
     def login(user: str) -> str:
-        session.regenerate()
+        t.cast(ServerSideSession, session).regenerate()
         session["user"] = user
         return "ok"
 

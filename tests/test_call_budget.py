@@ -7,10 +7,9 @@ import typing as t
 from freezegun import freeze_time
 
 if t.TYPE_CHECKING:
+    from conftest import CallCounter
     from flask import Flask
     from flask.testing import FlaskClient
-
-    from conftest import CallCounter
 
 
 def login(client: FlaskClient, calls: CallCounter) -> None:
@@ -67,7 +66,9 @@ def test_malformed_cookie(client: FlaskClient, calls: CallCounter) -> None:
     assert "Set-Cookie" not in response.headers
 
 
-def test_new_session_read_costs_nothing(client: FlaskClient, calls: CallCounter) -> None:
+def test_new_session_read_costs_nothing(
+    client: FlaskClient, calls: CallCounter
+) -> None:
     response = client.get("/read")
     assert response.json == {"data": {}}
     assert calls.take() == {}
@@ -76,7 +77,7 @@ def test_new_session_read_costs_nothing(client: FlaskClient, calls: CallCounter)
 
 def test_read(client: FlaskClient, calls: CallCounter) -> None:
     login(client, calls)
-    with freeze_time(None) as frozen:  # type: ignore[arg-type]
+    with freeze_time(None) as frozen:
         frozen.tick(60)
         response = client.get("/read")
     assert response.json == {"data": {"user": "'alice'"}}
@@ -141,7 +142,7 @@ def test_refresh_off_never_touches(app: Flask, calls: CallCounter) -> None:
     app.config["SESSION_REFRESH_EACH_REQUEST"] = False
     client = app.test_client()
     login(client, calls)
-    with freeze_time(None) as frozen:  # type: ignore[arg-type]
+    with freeze_time(None) as frozen:
         frozen.tick(3600)
         response = client.get("/read")
     assert calls.take() == {"GetItem": 1}

@@ -5,19 +5,17 @@ from __future__ import annotations
 import typing as t
 
 import pytest
+from conftest import TABLE
 from flask import Flask, Response
 
 from flask_dynamodb_session import DynamoDBSessionInterface
 from flask_dynamodb_session.session import ServerSideSession
 from flask_dynamodb_session.store import MAX_SAVE_ATTEMPTS
 
-from conftest import TABLE
-
 if t.TYPE_CHECKING:
+    from conftest import CallCounter
     from flask.testing import FlaskClient
     from mypy_boto3_dynamodb import DynamoDBClient
-
-    from conftest import CallCounter
 
 
 class Request:
@@ -49,7 +47,8 @@ def cookie(client: FlaskClient) -> str:
 
 
 def stored_user_data(client: FlaskClient) -> dict[str, t.Any]:
-    return t.cast(dict[str, t.Any], client.get("/read").json)["data"]
+    body = t.cast(dict[str, dict[str, t.Any]], client.get("/read").json)
+    return body["data"]
 
 
 def test_different_keys_both_persist(
@@ -136,7 +135,10 @@ def test_endless_conflicts_end_in_a_503(
     request.session["colour"] = "red"
 
     def bump(params: dict[str, t.Any], **kwargs: t.Any) -> None:
-        if "ConditionExpression" in params and params["ConditionExpression"] == "#v = :v":
+        if (
+            "ConditionExpression" in params
+            and params["ConditionExpression"] == "#v = :v"
+        ):
             dynamodb.update_item(
                 TableName=TABLE,
                 Key=params["Key"],

@@ -17,10 +17,9 @@ from flask_dynamodb_session import (
 from flask_dynamodb_session.store import MAX_ITEM_SIZE
 
 if t.TYPE_CHECKING:
+    from conftest import CallCounter
     from flask.testing import FlaskClient
     from mypy_boto3_dynamodb import DynamoDBClient
-
-    from conftest import CallCounter
 
 
 class Outage:
@@ -232,7 +231,6 @@ def test_auto_create_runs_once_under_threads(moto: None) -> None:
     import threading
 
     import boto3
-
     from conftest import CallCounter, make_app
 
     client = boto3.client("dynamodb", region_name="us-east-1")

@@ -8,6 +8,7 @@ import typing as t
 from datetime import timedelta
 
 import pytest
+from conftest import TABLE, make_app
 from flask import Flask, session
 from flask.sessions import SessionInterface
 from freezegun import freeze_time
@@ -15,13 +16,10 @@ from itsdangerous import Signer
 
 from flask_dynamodb_session import ConfigurationError, DynamoDBSessionInterface
 
-from conftest import TABLE, make_app
-
 if t.TYPE_CHECKING:
+    from conftest import CallCounter
     from flask.testing import FlaskClient
     from mypy_boto3_dynamodb import DynamoDBClient
-
-    from conftest import CallCounter
 
 
 def sign(sid: str, secret: str = "test secret") -> str:
@@ -82,9 +80,10 @@ def test_key_prefix(dynamodb: DynamoDBClient) -> None:
     client = make_app(client=dynamodb, key_prefix="shop:").test_client()
     client.post("/set/user/alice")
     (item,) = stored_items(dynamodb)
-    assert item["id"]["S"] == "shop:" + hashlib.sha256(
-        cookie_sid(client).encode()
-    ).hexdigest()
+    assert (
+        item["id"]["S"]
+        == "shop:" + hashlib.sha256(cookie_sid(client).encode()).hexdigest()
+    )
     other = make_app(client=dynamodb, key_prefix="blog:").test_client()
     other.set_cookie("session", client.get_cookie("session").value)  # type: ignore[union-attr]
     assert other.get("/get/user").json == {"value": None}
@@ -193,9 +192,7 @@ def test_permanent_session_uses_permanent_lifetime(
     assert "Expires=Sun, 04 Jan 2026 00:00:00 GMT" in response.headers["Set-Cookie"]
 
 
-def test_expired_item_is_a_fresh_session(
-    app: Flask, dynamodb: DynamoDBClient
-) -> None:
+def test_expired_item_is_a_fresh_session(app: Flask, dynamodb: DynamoDBClient) -> None:
     app.session_interface = DynamoDBSessionInterface(client=dynamodb, ttl=60)
     client = app.test_client()
     with freeze_time("2026-01-01 00:00:00"):
