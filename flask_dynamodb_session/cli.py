@@ -113,7 +113,7 @@ def error_message(exc: BaseException) -> str:
     """One line saying what went wrong, with DynamoDB's own words if any."""
     if isinstance(exc, ClientError):
         error = exc.response.get("Error", {})
-        text = f"DynamoDB {exc.operation_name} failed: {error.get('Code', 'error')}"
+        text = f"DynamoDB {exc.operation_name} failed: {error.get('Code') or 'error'}"
         cause: BaseException | None = exc
     else:
         text = str(exc) or type(exc).__name__

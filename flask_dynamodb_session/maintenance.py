@@ -187,7 +187,9 @@ def delete_expired(
     keep their sessions) and each item is checked again here before it is
     deleted with BatchWriteItem, 25 at a time. Items DynamoDB leaves
     unprocessed are sent again after an exponential back-off with jitter,
-    at most :data:`MAX_BATCH_ATTEMPTS` times.
+    at most :data:`MAX_BATCH_ATTEMPTS` times. (BatchWriteItem takes no
+    condition: a session whose expiry a request pushed back between the scan
+    and the delete is deleted all the same.)
 
     :param store: the session store whose table to sweep.
     :param segments: parallel scan segments.

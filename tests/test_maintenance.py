@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 import itertools
 import json
 import threading
@@ -37,6 +38,8 @@ def write_items(
     client: DynamoDBClient,
     items: Iterable[tuple[str, int | None]],
     table: str = TABLE,
+    *,
+    threads: int = 1,
 ) -> None:
     """Write items of ``(id, expires)`` (no ``expires`` when it is None)."""
     requests: list[t.Any] = []
@@ -45,12 +48,19 @@ def write_items(
         if expires_at is not None:
             item["expires"] = {"N": str(expires_at)}
         requests.append({"PutRequest": {"Item": item}})
-    for start in range(0, len(requests), 25):
-        batch = {table: requests[start : start + 25]}
+
+    def write(batch: dict[str, t.Any]) -> None:
         while batch:
             batch = client.batch_write_item(RequestItems=batch).get(
                 "UnprocessedItems", {}
             )
+
+    batches = [
+        {table: requests[start : start + 25]} for start in range(0, len(requests), 25)
+    ]
+    with concurrent.futures.ThreadPoolExecutor(threads) as pool:
+        for _ in pool.map(write, batches):
+            pass
 
 
 def stored_ids(client: DynamoDBClient, table: str = TABLE) -> set[str]:

@@ -1,0 +1,195 @@
+"""``flask dynamo-session`` against real servers over HTTP: moto and dynalite."""
+
+from __future__ import annotations
+
+import time
+import typing as t
+import uuid
+
+import pytest
+from botocore.config import Config
+from flask import Flask
+from servers import DynaliteServer, DynamoServer, MotoServer
+from test_maintenance import sessions, stored_ids, write_items
+
+from flask_dynamodb_session import DynamoDBSession
+
+if t.TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from click.testing import Result
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+pytestmark = pytest.mark.server
+
+#: What create-table prints on a server without TTL (dynalite).
+NO_TTL_WARNING = (
+    "Warning: this DynamoDB server does not support TTL; expired sessions stay"
+    " in the table until `flask dynamo-session delete-expired` runs."
+)
+TTL_ON = (
+    "TTL is on, on attribute 'expires': DynamoDB deletes expired sessions by itself."
+)
+
+
+@pytest.fixture(
+    scope="module", params=[MotoServer, DynaliteServer], ids=["moto", "dynalite"]
+)
+def server(request: pytest.FixtureRequest) -> Iterator[DynamoServer]:
+    """One running server of each kind for the whole module."""
+    server_class: type[DynamoServer] = request.param
+    with server_class() as running:
+        yield running
+
+
+@pytest.fixture
+def client(server: DynamoServer) -> Iterator[DynamoDBClient]:
+    dynamodb = server.client()
+    yield dynamodb
+    dynamodb.close()
+
+
+@pytest.fixture
+def table() -> str:
+    """A table name of this test only (the servers live for the module)."""
+    return f"sessions-{uuid.uuid4().hex[:12]}"
+
+
+def make_app(endpoint_url: str, table: str) -> Flask:
+    app = Flask(__name__)
+    app.config.update(
+        SECRET_KEY="test secret",
+        SESSION_DYNAMODB_ENDPOINT_URL=endpoint_url,
+        SESSION_DYNAMODB_REGION="us-east-1",
+        SESSION_DYNAMODB_TABLE=table,
+        SESSION_DYNAMODB_BOTOCORE_CONFIG=Config(proxies={}),
+    )
+    DynamoDBSession(app)
+    return app
+
+
+@pytest.fixture
+def app(server: DynamoServer, table: str) -> Flask:
+    return make_app(server.endpoint_url, table)
+
+
+def invoke(app: Flask, *args: str) -> Result:
+    return app.test_cli_runner().invoke(args=["dynamo-session", *args])
+
+
+def count_items(client: DynamoDBClient, table: str) -> int:
+    return sum(
+        page["Count"]
+        for page in client.get_paginator("scan").paginate(
+            TableName=table, Select="COUNT"
+        )
+    )
+
+
+def has_ttl(server: DynamoServer) -> bool:
+    return isinstance(server, MotoServer)
+
+
+def test_create_table_twice(
+    app: Flask, server: DynamoServer, client: DynamoDBClient, table: str
+) -> None:
+    first = invoke(app, "create-table")
+
+    assert first.exit_code == 0, first.output
+    assert first.stdout.splitlines()[0] == (
+        f"Created table {table!r} (provisioned, 5 read and 5 write capacity units);"
+        " it is ACTIVE."
+    )
+    assert client.describe_table(TableName=table)["Table"]["TableStatus"] == "ACTIVE"
+    if has_ttl(server):
+        assert first.stdout.splitlines()[1:] == [TTL_ON]
+        assert first.stderr == ""
+    else:
+        assert first.stdout.splitlines()[1:] == []
+        assert first.stderr.splitlines() == [NO_TTL_WARNING]
+
+    second = invoke(app, "create-table")
+
+    assert second.exit_code == 0, second.output
+    assert second.stdout.splitlines()[0] == (
+        f"Table {table!r} already exists; it is ACTIVE and was left as it is."
+    )
+    assert second.stderr == ("" if has_ttl(server) else NO_TTL_WARNING + "\n")
+
+
+def test_create_table_waits_until_active() -> None:
+    """dynalite keeps the table CREATING for a while; the command waits."""
+    with DynaliteServer(table_delay_ms=400) as server:
+        app = make_app(server.endpoint_url, "slow-sessions")
+        result = invoke(app, "create-table", "--on-demand")
+        client = server.client()
+        try:
+            status = client.describe_table(TableName="slow-sessions")["Table"]
+        finally:
+            client.close()
+    assert result.exit_code == 0, result.output
+    assert "Created table 'slow-sessions' (on-demand); it is ACTIVE." in result.stdout
+    assert status["TableStatus"] == "ACTIVE"
+
+
+def test_status(
+    app: Flask, server: DynamoServer, client: DynamoDBClient, table: str
+) -> None:
+    assert invoke(app, "create-table", "--on-demand").exit_code == 0
+    write_items(client, sessions(12, int(time.time())), table=table)
+
+    result = invoke(app, "status")
+
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert lines[:3] == [
+        f"Table:      {table}",
+        "Status:     ACTIVE",
+        "Billing:    on-demand (pay per request)",
+    ]
+    if has_ttl(server):
+        assert lines[3:] == [
+            "TTL:        ENABLED on attribute 'expires'",
+            "Items:      12 (approximate, updated by DynamoDB about every 6 hours)",
+        ]
+    else:
+        # dynalite answers DescribeTimeToLive with DISABLED, and never counts.
+        assert lines[3] == "TTL:        DISABLED"
+        assert lines[4].startswith("Items:      0 (approximate")
+        assert lines[5].startswith("Expired sessions are not deleted by DynamoDB")
+
+
+def test_status_of_a_missing_table(app: Flask, table: str) -> None:
+    result = invoke(app, "status")
+    assert result.exit_code == 1
+    assert result.stderr == (
+        f"Error: the session table {table!r} does not exist; create it with"
+        " `flask dynamo-session create-table` or set SESSION_DYNAMODB_AUTO_CREATE\n"
+    )
+
+
+def test_delete_expired_thousands(
+    app: Flask, client: DynamoDBClient, table: str
+) -> None:
+    assert invoke(app, "create-table", "--on-demand").exit_code == 0
+    now = int(time.time())
+    expired = sessions(1500, now - 3600)
+    live = sessions(1500, now + 3600)
+    write_items(client, expired + live, table=table, threads=4)
+
+    dry_run = invoke(app, "delete-expired", "--dry-run")
+
+    assert dry_run.exit_code == 0, dry_run.output
+    assert dry_run.stdout == (
+        f"Dry run: 1500 expired sessions would be deleted from table {table!r}"
+        " (3000 items scanned); nothing was deleted.\n"
+    )
+    assert count_items(client, table) == 3000
+
+    result = invoke(app, "delete-expired", "--segments", "6")
+
+    assert result.exit_code == 0, result.output
+    assert result.stdout == (
+        f"Deleted 1500 expired sessions from table {table!r} (3000 items scanned).\n"
+    )
+    assert stored_ids(client, table) == {key for key, _ in live}
