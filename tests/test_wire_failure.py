@@ -1,0 +1,413 @@
+"""Outages, throttling, size limits and failed requests, against real servers.
+
+Each test runs against moto's server and dynalite, spoken to over HTTP. An
+outage is either the server stopped (it comes back empty) or the link to it
+cut by a :class:`wire_support.TcpProxy` (the data stays, so the tests can
+check that nothing was lost or overwritten).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import typing as t
+
+import pytest
+from botocore.awsrequest import AWSResponse, HTTPHeaders
+from botocore.config import Config
+from conftest import CallCounter
+from flask import session
+from wire_support import SERVER_IDS, SERVER_KINDS, TcpProxy, Wire
+
+from flask_dynamodb_session import ServerSideSession, SessionTooLarge
+from flask_dynamodb_session.store import MAX_ITEM_SIZE
+
+if t.TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from botocore.awsrequest import AWSPreparedRequest
+    from flask import Flask
+    from flask.testing import FlaskClient
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from servers import DynamoServer
+    from werkzeug.test import TestResponse
+
+pytestmark = pytest.mark.server
+
+WRITES = ("PutItem", "UpdateItem", "DeleteItem")
+
+
+@pytest.fixture(scope="module", params=SERVER_KINDS, ids=SERVER_IDS)
+def server(request: pytest.FixtureRequest) -> Iterator[DynamoServer]:
+    with request.param() as running:
+        yield running
+
+
+@pytest.fixture(params=SERVER_KINDS, ids=SERVER_IDS)
+def own_server(request: pytest.FixtureRequest) -> Iterator[DynamoServer]:
+    """A server of the test's own, which it may stop."""
+    with request.param() as running:
+        yield running
+
+
+@pytest.fixture
+def wire(server: DynamoServer) -> Iterator[Wire]:
+    with Wire(server) as wire:
+        yield wire
+
+
+@pytest.fixture
+def proxy(server: DynamoServer) -> Iterator[TcpProxy]:
+    with TcpProxy(server.port) as proxy:
+        yield proxy
+
+
+@pytest.fixture
+def proxied(server: DynamoServer, proxy: TcpProxy) -> Iterator[Wire]:
+    """An app reaching ``server`` through ``proxy``."""
+    with Wire(server, endpoint_url=proxy.endpoint_url) as wire:
+        yield wire
+
+
+def cookie_of(client: FlaskClient) -> str:
+    cookie = client.get_cookie("session")
+    assert cookie is not None
+    return cookie.value
+
+
+def assert_unavailable(response: TestResponse) -> None:
+    """Our 503: ``Retry-After``, and no cookie set or deleted."""
+    assert response.status_code == 503
+    assert response.headers["Retry-After"] == "1"
+    assert "Set-Cookie" not in response.headers
+
+
+def writes(calls: CallCounter) -> int:
+    return sum(calls.counts.get(name, 0) for name in WRITES)
+
+
+# ----------------------------------------------------------- outages
+
+
+def test_stopped_server(own_server: DynamoServer) -> None:
+    with Wire(own_server) as wire:
+        client = wire.app.test_client()
+        assert client.post("/set/user/alice").status_code == 200
+        cookie = cookie_of(client)
+        newcomer = wire.app.test_client()
+
+        own_server.stop()
+        assert_unavailable(client.get("/read"))
+        assert_unavailable(client.post("/set/user/bob"))
+        assert_unavailable(client.post("/clear"))
+        # A new session fails when it is first written, at the end.
+        assert_unavailable(newcomer.post("/set/user/carol"))
+        assert newcomer.get_cookie("session") is None
+        # A request that never touches the session does not notice.
+        response = client.get("/untouched")
+        assert response.status_code == 200
+        assert "Set-Cookie" not in response.headers
+        assert newcomer.get("/untouched").status_code == 200
+        assert cookie_of(client) == cookie
+
+        # Back, but empty (dynalite and moto keep data in memory only).
+        own_server.start()
+        wire.store.create_table(billing_mode="PAY_PER_REQUEST")
+        assert client.get("/read").json == {"data": {}}
+        assert client.post("/set/user/dave").status_code == 200
+        assert client.get("/get/user").json == {"value": "dave"}
+
+
+def test_server_stopped_between_load_and_save(own_server: DynamoServer) -> None:
+    with Wire(own_server) as wire:
+
+        @wire.app.post("/stop-then-set/<value>")
+        def stop_then_set(value: str) -> str:
+            session.get("user")
+            own_server.stop()
+            session["user"] = value
+            return "ok"
+
+        client = wire.app.test_client()
+        assert client.post("/set/user/alice").status_code == 200
+        cookie = cookie_of(client)
+        assert_unavailable(client.post("/stop-then-set/bob"))
+        assert cookie_of(client) == cookie
+
+
+def add_cut_route(app: Flask, proxy: TcpProxy) -> None:
+    """``POST /cut-then/<action>``: read the session, cut the link, change it."""
+
+    @app.post("/cut-then/<action>")
+    def cut_then(action: str) -> str:
+        session.get("user")
+        proxy.cut()
+        if action == "set":
+            session["user"] = "mallory"
+        elif action == "delete":
+            del session["cart"]
+        elif action == "nested":
+            session["cart"].append("pear")
+        elif action == "clear":
+            session.clear()
+        elif action == "regenerate":
+            t.cast("ServerSideSession", session).regenerate()
+        else:
+            raise AssertionError(action)
+        return "ok"
+
+
+@pytest.mark.parametrize("action", ["set", "delete", "nested", "clear", "regenerate"])
+def test_link_cut_between_load_and_save_keeps_the_session(
+    proxied: Wire, proxy: TcpProxy, action: str
+) -> None:
+    add_cut_route(proxied.app, proxy)
+    client = proxied.app.test_client()
+    assert client.post("/set/user/alice").status_code == 200
+    assert client.post("/append/apple").status_code == 200
+    cookie = cookie_of(client)
+    sid = proxied.sid(cookie)
+    before = proxied.item(sid)
+    assert before is not None
+
+    assert_unavailable(client.post(f"/cut-then/{action}"))
+    assert not proxy.running
+    assert cookie_of(client) == cookie
+    assert proxied.item(sid) == before
+    assert proxied.item_count() == 1
+
+    proxy.restore()
+    assert proxied.item(sid) == before
+    response = client.get("/read")
+    assert response.status_code == 200
+    assert response.json == {"data": {"user": "'alice'", "cart": "['apple']"}}
+
+
+def test_link_cut_before_a_new_session_is_saved(proxied: Wire, proxy: TcpProxy) -> None:
+    add_cut_route(proxied.app, proxy)
+    client = proxied.app.test_client()
+    assert_unavailable(client.post("/cut-then/set"))
+    assert client.get_cookie("session") is None
+    proxy.restore()
+    assert proxied.item_count() == 0
+
+
+def test_link_cut_before_the_request_keeps_the_session(
+    proxied: Wire, proxy: TcpProxy
+) -> None:
+    client = proxied.app.test_client()
+    assert client.post("/set/user/alice").status_code == 200
+    sid = proxied.sid(cookie_of(client))
+    before = proxied.item(sid)
+
+    proxy.cut()
+    assert_unavailable(client.get("/read"))
+    assert_unavailable(client.post("/set/user/bob"))
+    assert client.get("/untouched").status_code == 200
+    proxy.restore()
+
+    assert proxied.item(sid) == before
+    assert client.get("/get/user").json == {"value": "alice"}
+
+
+# -------------------------------------------------------- throttling
+
+
+class _Body(io.BytesIO):
+    """A raw HTTP body as botocore reads it."""
+
+    def stream(self, **kwargs: t.Any) -> Iterator[bytes]:
+        yield self.getvalue()
+
+
+class Throttle:
+    """Answer an operation's attempts with a throttling error, before sending.
+
+    :param client: the app's client.
+    :param operation: for example ``"GetItem"``.
+    :param code: the error code, for example ``"ThrottlingException"``.
+    :param times: how many attempts to refuse; ``None``: all of them.
+    """
+
+    def __init__(
+        self, client: DynamoDBClient, operation: str, code: str, times: int | None
+    ) -> None:
+        self.code = code
+        self.times = times
+        #: Attempts botocore made, refused or sent on to the server.
+        self.attempts = 0
+        #: Attempts that got the throttling error.
+        self.refused = 0
+        event = f"before-send.dynamodb.{operation}"
+        client.meta.events.register(event, self.respond)
+
+    def respond(self, request: AWSPreparedRequest, **kwargs: t.Any) -> t.Any:
+        """The ``before-send`` handler: a response, or ``None`` to send."""
+        self.attempts += 1
+        if self.times is not None and self.refused >= self.times:
+            return None
+        self.refused += 1
+        body = json.dumps(
+            {
+                "__type": f"com.amazonaws.dynamodb.v20120810#{self.code}",
+                "message": "Rate of requests exceeds the allowed throughput.",
+            }
+        ).encode()
+        headers = HTTPHeaders()
+        headers["Content-Type"] = "application/x-amz-json-1.0"
+        headers["Content-Length"] = str(len(body))
+        return AWSResponse(request.url, 400, headers, _Body(body))
+
+
+#: Three attempts in all (botocore waits up to 1 s, then up to 2 s, between).
+THREE_ATTEMPTS = Config(retries={"mode": "standard", "total_max_attempts": 3})
+
+PTEE = "ProvisionedThroughputExceededException"
+
+
+def test_throttled_read_is_retried_then_a_503(server: DynamoServer) -> None:
+    with Wire(server, botocore_config=THREE_ATTEMPTS) as wire:
+        client = wire.app.test_client()
+        assert client.post("/set/user/alice").status_code == 200
+        throttle = Throttle(wire.store.client, "GetItem", PTEE, times=None)
+        assert_unavailable(client.get("/get/user"))
+        assert (throttle.attempts, throttle.refused) == (3, 3)
+        assert client.get("/untouched").status_code == 200
+
+
+def test_throttled_save_is_a_503_and_keeps_the_session(wire: Wire) -> None:
+    client = wire.app.test_client()
+    assert client.post("/set/user/alice").status_code == 200
+    sid = wire.sid(cookie_of(client))
+    before = wire.item(sid)
+    throttle = Throttle(wire.store.client, "UpdateItem", "ThrottlingException", None)
+    assert_unavailable(client.post("/set/user/bob"))
+    assert (throttle.attempts, throttle.refused) == (2, 2)
+    assert wire.item(sid) == before
+
+
+def test_throttle_that_clears_after_one_retry(wire: Wire) -> None:
+    client = wire.app.test_client()
+    assert client.post("/set/user/alice").status_code == 200
+    sid = wire.sid(cookie_of(client))
+    reads = Throttle(wire.store.client, "GetItem", "ThrottlingException", times=1)
+    saves = Throttle(wire.store.client, "UpdateItem", PTEE, times=1)
+    response = client.post("/set/user/bob")
+    assert response.status_code == 200
+    assert "Set-Cookie" in response.headers
+    assert (reads.attempts, reads.refused) == (2, 1)
+    assert (saves.attempts, saves.refused) == (2, 1)
+    assert wire.store.get(sid) == {"user": "bob"}
+
+
+# ------------------------------------------------------------- size
+
+
+def add_blob_routes(app: Flask) -> None:
+    @app.post("/random/<int:size>")
+    def random_bytes(size: int) -> str:
+        session["blob"] = os.urandom(size)
+        return "ok"
+
+    @app.post("/text/<int:size>")
+    def text(size: int) -> str:
+        session["blob"] = repeated_text(size)
+        return "ok"
+
+
+def repeated_text(size: int) -> str:
+    return ("All work and no play makes Jack a dull boy. " * (size // 40 + 1))[:size]
+
+
+#: Random bytes that stay over 400 KB however they are compressed.
+TOO_LARGE = 450_000
+
+
+def test_incompressible_session_is_refused_before_any_write(wire: Wire) -> None:
+    add_blob_routes(wire.app)
+    client = wire.app.test_client()
+    assert client.post("/set/user/alice").status_code == 200
+    sid = wire.sid(cookie_of(client))
+    before = wire.item(sid)
+    calls = CallCounter(wire.store.client)
+
+    with pytest.raises(SessionTooLarge) as info:
+        client.post(f"/random/{TOO_LARGE}")
+    assert info.value.size > MAX_ITEM_SIZE
+    assert f"{info.value.size} bytes" in str(info.value)
+    assert calls.counts == {"GetItem": 1}
+    assert wire.item(sid) == before
+
+
+def test_incompressible_new_session_is_a_500_and_writes_nothing(wire: Wire) -> None:
+    add_blob_routes(wire.app)
+    wire.app.config["PROPAGATE_EXCEPTIONS"] = False
+    client = wire.app.test_client()
+    calls = CallCounter(wire.store.client)
+    response = client.post(f"/random/{TOO_LARGE}")
+    assert response.status_code == 500
+    assert "Set-Cookie" not in response.headers
+    assert writes(calls) == 0
+    assert wire.item_count() == 0
+
+
+def test_large_compressible_session_round_trips(wire: Wire) -> None:
+    add_blob_routes(wire.app)
+    client = wire.app.test_client()
+    size = 1024 * 1024
+    response = client.post(f"/text/{size}")
+    assert response.status_code == 200
+    sid = wire.sid(cookie_of(client))
+    item = wire.item(sid)
+    assert item is not None
+    assert len(item["data"]["B"]) < MAX_ITEM_SIZE // 10
+    assert client.get("/get/blob").json == {"value": repeated_text(size)}
+
+    # And a change of the large session (the conditional write) saves too.
+    assert client.post(f"/text/{size + 1}").status_code == 200
+    assert wire.store.get(sid) == {"blob": repeated_text(size + 1)}
+
+
+def test_random_bytes_under_the_limit_round_trip(wire: Wire) -> None:
+    add_blob_routes(wire.app)
+    client = wire.app.test_client()
+    assert client.post("/random/250000").status_code == 200
+    stored = wire.store.get(wire.sid(cookie_of(client)))
+    assert stored is not None
+    assert isinstance(stored["blob"], bytes)
+    assert len(stored["blob"]) == 250_000
+
+
+# ------------------------------------------------- unhandled exceptions
+
+
+def test_unhandled_exception_saves_nothing(wire: Wire) -> None:
+    wire.app.config["PROPAGATE_EXCEPTIONS"] = False
+
+    @wire.app.post("/append-then-boom")
+    def append_then_boom() -> str:
+        session["cart"].append("pear")
+        raise RuntimeError("boom")
+
+    client = wire.app.test_client()
+    assert client.post("/set/user/alice").status_code == 200
+    assert client.post("/append/apple").status_code == 200
+    sid = wire.sid(cookie_of(client))
+    before = wire.item(sid)
+    calls = CallCounter(wire.store.client)
+
+    for path in ("/boom", "/append-then-boom"):
+        response = client.post(path)
+        assert response.status_code == 500
+        assert "Set-Cookie" not in response.headers
+    assert writes(calls) == 0
+    assert wire.item(sid) == before
+    assert client.get("/read").json == {
+        "data": {"user": "'alice'", "cart": "['apple']"}
+    }
+
+    newcomer = wire.app.test_client()
+    assert newcomer.post("/boom").status_code == 500
+    assert newcomer.get_cookie("session") is None
+    assert wire.item_count() == 1

@@ -1,0 +1,443 @@
+"""Helpers of the over-the-wire tests: an app on a real server, a cuttable link.
+
+:class:`Wire`
+    an app from :func:`conftest.make_app` whose sessions live in a fresh table
+    of a running :class:`~servers.DynamoServer`, spoken to over HTTP with small
+    timeouts and few retries, plus a second, direct client to look at the
+    stored items behind the app's back.
+:class:`TcpProxy`
+    a threaded TCP forwarder on a loopback port that a test can cut (the port
+    then refuses connections, as a dead server's would) and restore, while
+    the server behind it keeps its data.
+:class:`LiveServer`
+    werkzeug's threaded development server running an app in a thread, so
+    that requests are truly concurrent.
+:class:`Browser`
+    a tiny HTTP client that keeps the one session cookie, built on
+    :mod:`http.client`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import http.client
+import json
+import socket
+import threading
+import typing as t
+import uuid
+
+import pytest
+from botocore.config import Config
+from conftest import make_app
+from servers import HOST, DynaliteServer, DynamoServer, MotoServer, free_port
+from werkzeug.serving import WSGIRequestHandler, make_server
+
+from flask_dynamodb_session import DynamoDBSessionInterface
+
+if t.TYPE_CHECKING:
+    from collections.abc import Iterator
+    from types import TracebackType
+
+    from flask import Flask
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_dynamodb.type_defs import AttributeValueTypeDef
+
+    from flask_dynamodb_session.store import SessionStore
+
+#: The server kinds every over-the-wire test runs against, and their test ids.
+SERVER_KINDS: list[type[DynamoServer]] = [MotoServer, DynaliteServer]
+SERVER_IDS = ["moto", "dynalite"]
+
+#: The app's botocore settings: one retry (connection errors back off by
+#: milliseconds, throttling by up to a second), short timeouts, no proxies.
+WIRE_CONFIG = Config(
+    retries={"mode": "standard", "total_max_attempts": 2},
+    connect_timeout=1,
+    read_timeout=5,
+    proxies={},
+)
+
+#: The cookie the apps of :func:`conftest.make_app` use (Flask's default).
+COOKIE = "session"
+
+StoredItem = dict[str, "AttributeValueTypeDef"]
+
+
+def unique_table() -> str:
+    """A table name no other test uses."""
+    return f"sessions-{uuid.uuid4().hex[:12]}"
+
+
+class Wire:
+    """An app whose sessions live in a new table of ``server``.
+
+    :param server: a running server.
+    :param endpoint_url: where the app sends its calls; the server by default
+        (a :class:`TcpProxy` in front of it, for instance).
+    :param options: more interface options (``botocore_config`` defaults to
+        :data:`WIRE_CONFIG`).
+    """
+
+    def __init__(
+        self, server: DynamoServer, *, endpoint_url: str | None = None, **options: t.Any
+    ) -> None:
+        self.server = server
+        self.table = unique_table()
+        options.setdefault("botocore_config", WIRE_CONFIG)
+        self.app: Flask = make_app(
+            endpoint_url=endpoint_url or server.endpoint_url,
+            region_name="us-east-1",
+            table=self.table,
+            **options,
+        )
+        interface = self.app.session_interface
+        assert isinstance(interface, DynamoDBSessionInterface)
+        self.interface = interface
+        self.store: SessionStore = interface.store_for(self.app)
+        #: A client of the server itself, past any proxy or injected fault.
+        self.direct: DynamoDBClient = server.client()
+        try:
+            self.store.create_table(billing_mode="PAY_PER_REQUEST")
+        except BaseException:
+            self.close()
+            raise
+
+    def close(self) -> None:
+        """Close both clients."""
+        self.store.client.close()
+        self.direct.close()
+
+    def __enter__(self) -> Wire:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def sid(self, cookie: str) -> str:
+        """The session id a signed cookie value carries."""
+        return self.interface.get_signer(self.app).unsign(cookie).decode("ascii")
+
+    def item(self, sid: str) -> StoredItem | None:
+        """The stored item of a session id, read directly and consistently."""
+        response = self.direct.get_item(
+            TableName=self.table,
+            Key={"id": {"S": self.store.key(sid)}},
+            ConsistentRead=True,
+        )
+        item = response.get("Item")
+        return None if item is None else dict(item)
+
+    def item_count(self) -> int:
+        """How many items the table holds."""
+        return int(self.direct.scan(TableName=self.table, Select="COUNT")["Count"])
+
+
+def version_of(item: StoredItem | None) -> int:
+    """The ``version`` attribute of a stored item."""
+    assert item is not None
+    return int(item["version"]["N"])
+
+
+@contextlib.contextmanager
+def one_request_at_a_time(server: DynamoServer) -> Iterator[None]:
+    """Make a :class:`~servers.MotoServer` apply its DynamoDB calls one by one.
+
+    moto's ``UpdateItem`` checks the condition, then validates and applies
+    the update to the stored item in place, with no lock: two concurrent
+    writes conditioned on one version can both succeed, and a concurrent
+    ``GetItem`` can return a half-updated item (a new ``version`` with old
+    ``data``). DynamoDB itself applies a conditional write atomically, and
+    dynalite locks each item, so for tests of concurrent writes moto's
+    DynamoDB handler is put under one lock (moto's server runs in this
+    process). Other servers are left as they are.
+    """
+    if not isinstance(server, MotoServer):
+        yield
+        return
+    from moto.dynamodb.responses import DynamoHandler
+
+    lock = threading.Lock()
+    call_action = DynamoHandler.call_action
+
+    def locked(self: DynamoHandler) -> t.Any:
+        with lock:
+            return call_action(self)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(DynamoHandler, "call_action", locked)
+        yield
+
+
+# -------------------------------------------------------------- TCP proxy
+
+
+class TcpProxy:
+    """Forward a loopback port to ``target_port``, until cut.
+
+    :meth:`cut` stops listening and closes every forwarded connection, so
+    calls fail the way they do against a dead server (connection refused)
+    while the server keeps its data; :meth:`restore` listens again on the
+    same port.
+
+    :param target_port: the port of ``127.0.0.1`` to forward to.
+    """
+
+    def __init__(self, target_port: int) -> None:
+        self.target_port = target_port
+        self.port = free_port()
+        self._lock = threading.Lock()
+        self._sockets: set[socket.socket] = set()
+        self._threads: list[threading.Thread] = []
+        self._stop = threading.Event()
+        self._listener: socket.socket | None = None
+        #: How many connections were forwarded so far.
+        self.connections = 0
+
+    @property
+    def endpoint_url(self) -> str:
+        """The URL to give boto3 instead of the server's."""
+        return f"http://{HOST}:{self.port}"
+
+    @property
+    def running(self) -> bool:
+        return self._listener is not None
+
+    def restore(self) -> None:
+        """Listen (again) on :attr:`port`."""
+        if self._listener is not None:
+            return
+        listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            listener.bind((HOST, self.port))
+            listener.listen(64)
+            listener.settimeout(0.02)
+        except BaseException:
+            listener.close()
+            raise
+        self._stop.clear()
+        self._listener = listener
+        self._spawn(self._accept, listener)
+
+    start = restore
+
+    def cut(self) -> None:
+        """Refuse new connections and break the open ones."""
+        listener, self._listener = self._listener, None
+        if listener is None:
+            return
+        self._stop.set()
+        with self._lock:
+            open_sockets = list(self._sockets)
+            threads = list(self._threads)
+        for sock in open_sockets:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+        for thread in threads:
+            thread.join(5)
+        listener.close()
+        with self._lock:
+            for sock in self._sockets:
+                sock.close()
+            self._sockets.clear()
+            self._threads = [th for th in self._threads if th.is_alive()]
+
+    close = cut
+
+    def __enter__(self) -> TcpProxy:
+        self.restore()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.cut()
+
+    def _spawn(self, target: t.Callable[..., None], *args: t.Any) -> None:
+        thread = threading.Thread(target=target, args=args, daemon=True)
+        with self._lock:
+            self._threads.append(thread)
+        thread.start()
+
+    def _accept(self, listener: socket.socket) -> None:
+        while not self._stop.is_set():
+            try:
+                downstream, _ = listener.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            try:
+                upstream = socket.create_connection((HOST, self.target_port), 5)
+            except OSError:
+                downstream.close()
+                continue
+            upstream.settimeout(None)
+            with self._lock:
+                if self._stop.is_set():
+                    downstream.close()
+                    upstream.close()
+                    return
+                self._sockets.update((downstream, upstream))
+                self.connections += 1
+            self._spawn(self._pump, downstream, upstream)
+            self._spawn(self._pump, upstream, downstream)
+
+    def _pump(self, source: socket.socket, sink: socket.socket) -> None:
+        try:
+            while True:
+                data = source.recv(65536)
+                if not data:
+                    break
+                sink.sendall(data)
+        except OSError:
+            pass
+        finally:
+            # Either side ending ends the forwarded connection.
+            for sock in (source, sink):
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
+
+
+# ---------------------------------------------------------- HTTP serving
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        pass
+
+
+class LiveServer:
+    """Serve ``app`` over HTTP on a loopback port, one thread per request."""
+
+    def __init__(self, app: Flask) -> None:
+        self._server = make_server(
+            HOST, 0, app, threaded=True, request_handler=_QuietHandler
+        )
+        self.port: int = self._server.server_address[1]
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}
+        )
+
+    def __enter__(self) -> LiveServer:
+        self._thread.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(5)
+
+    def browser(self, cookie: str | None = None) -> Browser:
+        """A new client of this server, with a session cookie if given."""
+        return Browser(self.port, cookie)
+
+
+class Reply(t.NamedTuple):
+    """What a :class:`Browser` request got back."""
+
+    status: int
+    headers: http.client.HTTPMessage
+    body: bytes
+
+    @property
+    def set_cookies(self) -> list[str]:
+        """Every ``Set-Cookie`` header of the response."""
+        return self.headers.get_all("Set-Cookie") or []
+
+    def json(self) -> t.Any:
+        return json.loads(self.body)
+
+
+def cookie_deleted(header: str) -> bool:
+    """Whether a ``Set-Cookie`` header deletes its cookie."""
+    value = header.split(";", 1)[0].split("=", 1)[1]
+    return value in ("", '""') or "max-age=0" in header.lower()
+
+
+class Browser:
+    """An HTTP client of one loopback port that keeps the session cookie.
+
+    :param port: the server's port.
+    :param cookie: the session cookie's value to start with.
+    :param keep_alive: reuse one connection (else one per request).
+    :param timeout: seconds a request may take.
+    """
+
+    def __init__(
+        self,
+        port: int,
+        cookie: str | None = None,
+        *,
+        keep_alive: bool = False,
+        timeout: float = 30,
+    ) -> None:
+        self.port = port
+        self.cookie = cookie
+        self.keep_alive = keep_alive
+        self.timeout = timeout
+        self._connection: http.client.HTTPConnection | None = None
+
+    def request(self, method: str, path: str) -> Reply:
+        """Send a request with the cookie; take up any cookie the reply sets."""
+        headers = {"Content-Length": "0"}
+        if self.cookie:
+            headers["Cookie"] = f"{COOKIE}={self.cookie}"
+        connection = self._connection
+        if connection is None:
+            connection = http.client.HTTPConnection(HOST, self.port, self.timeout)
+        try:
+            connection.request(method, path, headers=headers)
+            with connection.getresponse() as response:
+                reply = Reply(response.status, response.headers, response.read())
+                will_close = response.will_close
+        except BaseException:
+            connection.close()
+            self._connection = None
+            raise
+        if self.keep_alive and not will_close:
+            self._connection = connection
+        else:
+            connection.close()
+            self._connection = None
+        for header in reply.set_cookies:
+            name, _, rest = header.partition("=")
+            if name == COOKIE:
+                self.cookie = None if cookie_deleted(header) else rest.split(";")[0]
+        return reply
+
+    def get(self, path: str) -> Reply:
+        return self.request("GET", path)
+
+    def post(self, path: str) -> Reply:
+        return self.request("POST", path)
+
+    def close(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
+
+    def __enter__(self) -> Browser:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
