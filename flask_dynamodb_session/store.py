@@ -215,7 +215,8 @@ class SessionStore:
         The write succeeds only if the item still exists at ``version``. On a
         conflict the item is re-read (strongly consistent), the keys this
         request ``changed`` and ``removed`` are applied to it again and the
-        write is retried, at most :data:`MAX_SAVE_ATTEMPTS` times.
+        write is retried, at most :data:`MAX_SAVE_ATTEMPTS` times; from the
+        second conflict on, after a random pause that grows with each one.
 
         :return: ``False`` if the session was deleted meanwhile (nothing is
             written then: a logout is never undone).
@@ -227,13 +228,17 @@ class SessionStore:
             current = self._conditional_update(key, data, version, lifetime)
             if current is None:
                 return True
+            if current is not _GONE and attempt:
+                # Lost again: back off, then merge into a fresh read. Pausing
+                # between the read and the write would only let more writes in.
+                time.sleep(random.uniform(0, min(0.1, 0.002 * 2**attempt)))
+                current = self.load(sid, consistent=True) or _GONE
             if current is _GONE:
                 return False
             assert isinstance(current, Record)
             logger.debug("session changed meanwhile, merging (attempt %d)", attempt + 1)
             data = merge(current.data, data, changed, removed)
             version = current.version
-            time.sleep(random.uniform(0, 0.002 * (attempt + 1)))
         raise SessionBackendError(
             "the session was changed by too many concurrent requests",
             operation="UpdateItem",
