@@ -5,9 +5,12 @@ Nothing here calls the network: botocore connects on the first request.
 
 from __future__ import annotations
 
+import platform
 import typing as t
+from importlib.metadata import PackageNotFoundError, version
 
 import boto3
+import botocore
 from botocore.config import Config
 
 from .exceptions import ConfigurationError
@@ -17,16 +20,31 @@ if t.TYPE_CHECKING:
 
     from .settings import Settings
 
-#: Retries and timeouts the client gets unless the app passes its own config:
+
+def _user_agent() -> str:
+    try:
+        package = version("flask-dynamodb-session")
+    except PackageNotFoundError:  # pragma: no cover - running from a source tree
+        package = "unknown"
+    return (
+        f"flask-dynamodb-session/{package} botocore/{botocore.__version__}"
+        f" python/{platform.python_version()}"
+    )
+
+
+#: The config the client gets, with ``botocore_config`` merged over it:
 #: botocore's standard retry mode (exponential back-off with jitter, retries
 #: throttling, 5xx and connection errors), bounded connect and read timeouts,
-#: and a connection pool large enough for a threaded worker.
+#: a connection pool large enough for a threaded worker, and a fixed
+#: User-Agent: botocore otherwise rebuilds its own on every call, which costs
+#: about a sixth of the client CPU of a call.
 DEFAULT_CONFIG = Config(
     retries={"mode": "standard", "max_attempts": 3},
     connect_timeout=2,
     read_timeout=5,
     max_pool_connections=32,
     tcp_keepalive=True,
+    user_agent=_user_agent(),
 )
 
 #: Region used when an endpoint is set and nothing else names one: local

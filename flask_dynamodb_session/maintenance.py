@@ -154,11 +154,11 @@ def _ttl_state(store: SessionStore) -> tuple[str, str | None]:
         response = store._call(
             "DescribeTimeToLive",
             store.client.describe_time_to_live,
+            passthrough=UNSUPPORTED_CODES,
             TableName=store.table,
         )
-    except SessionBackendError as exc:
-        cause = exc.__cause__
-        if isinstance(cause, ClientError) and _code(cause) in UNSUPPORTED_CODES:
+    except ClientError as exc:
+        if _code(exc) in UNSUPPORTED_CODES:
             return UNSUPPORTED, None
         raise
     description = response.get("TimeToLiveDescription", {})

@@ -357,7 +357,12 @@ class SessionStore:
             }
         created = True
         try:
-            self._call("CreateTable", self.client.create_table, **request)
+            self._call(
+                "CreateTable",
+                self.client.create_table,
+                passthrough=("ResourceInUseException",),
+                **request,
+            )
         except ClientError as exc:
             if _code(exc) != "ResourceInUseException":
                 raise
@@ -390,6 +395,7 @@ class SessionStore:
             self._call(
                 "UpdateTimeToLive",
                 self.client.update_time_to_live,
+                passthrough=UNSUPPORTED_CODES,
                 TableName=self.table,
                 TimeToLiveSpecification={"Enabled": True, "AttributeName": "expires"},
             )
@@ -397,11 +403,7 @@ class SessionStore:
             message = str(exc.response.get("Error", {}).get("Message", ""))
             if _code(exc) == "ValidationException" and "already enabled" in message:
                 return "already enabled"
-            raise
-        except SessionBackendError as exc:
-            if not isinstance(exc.__cause__, ClientError) or (
-                _code(exc.__cause__) not in UNSUPPORTED_CODES
-            ):
+            if _code(exc) not in UNSUPPORTED_CODES:
                 raise
             logger.warning(
                 "the DynamoDB server does not support TTL; expired sessions of"
@@ -510,22 +512,29 @@ class SessionStore:
         if size > MAX_ITEM_SIZE:
             raise SessionTooLarge(size, MAX_ITEM_SIZE)
 
-    def _call(self, operation: str, method: t.Callable[..., _T], **kwargs: t.Any) -> _T:
+    def _call(
+        self,
+        operation: str,
+        method: t.Callable[..., _T],
+        *,
+        passthrough: t.Collection[str] = (),
+        **kwargs: t.Any,
+    ) -> _T:
         """Call DynamoDB, translating failures into the package's errors.
 
-        A condition failure and a validation error (a bug, not an outage)
-        propagate unchanged; a missing table is created first with
-        ``auto_create``.
+        A condition failure, a validation error (a bug, not an outage) and the
+        error codes in ``passthrough`` propagate unchanged as ``ClientError``;
+        a missing table is created first with ``auto_create``.
         """
         try:
             return method(**kwargs)
         except ClientError as exc:
             code = _code(exc)
-            if code in ("ConditionalCheckFailedException", "ValidationException"):
+            if code in _PASSTHROUGH or code in passthrough:
                 raise
             if code == "ResourceNotFoundException" and self._may_create(operation):
                 self.ensure_table()
-                return self._call(operation, method, **kwargs)
+                return self._call(operation, method, passthrough=passthrough, **kwargs)
             raise SessionBackendError(
                 _describe(operation, code, self.table), operation=operation
             ) from exc
@@ -547,6 +556,7 @@ class SessionStore:
 
 
 _GONE = object()
+_PASSTHROUGH = frozenset({"ConditionalCheckFailedException", "ValidationException"})
 
 
 def merge(

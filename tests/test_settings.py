@@ -161,6 +161,7 @@ def test_client_has_standard_retries_and_timeouts() -> None:
     assert config["retries"] == {"mode": "standard", "total_max_attempts": 4}
     assert config["connect_timeout"] == 2
     assert config["read_timeout"] == 1
+    assert config["user_agent"].startswith("flask-dynamodb-session/")
 
 
 def test_one_client_per_interface() -> None:
