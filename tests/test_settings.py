@@ -200,3 +200,21 @@ def test_client_is_built_once_under_threads(monkeypatch: pytest.MonkeyPatch) -> 
         thread.join()
     assert len(built) == 1
     assert all(client is clients[0] for client in clients)
+
+
+def test_client_is_built_from_a_given_boto3_session() -> None:
+    import boto3
+
+    session = boto3.session.Session(region_name="ap-southeast-2")
+    interface = DynamoDBSessionInterface(boto3_session=session)
+    client = interface.store.client
+    assert client.meta.region_name == "ap-southeast-2"
+
+
+def test_a_given_client_is_used_as_it_is() -> None:
+    import boto3
+
+    client = boto3.client("dynamodb", region_name="sa-east-1")
+    interface = DynamoDBSessionInterface(client=client)
+    assert interface.store.client is client
+    client.close()
