@@ -101,9 +101,13 @@ def seconds(value: int | float | timedelta) -> int:
 
 
 def number_size(value: int) -> int:
-    """Bytes DynamoDB counts for a number: one per two significant digits, + 1."""
+    """Bytes DynamoDB counts for a number, rounded up.
+
+    One byte per two significant digits plus one; DynamoDB's storage format
+    can take one byte more, depending on the exponent, so that is counted too.
+    """
     digits = str(abs(value)).rstrip("0") or "0"
-    return (len(digits) + 1) // 2 + 1 + (value < 0)
+    return (len(digits) + 1) // 2 + 2 + (value < 0)
 
 
 def item_size(key: str, payload: bytes, *numbers: int) -> int:
@@ -308,7 +312,7 @@ class SessionStore:
         key = self.key(sid)
         payload = serialization.encode(data)
         now = int(time.time())
-        self._check_size(key, payload, now + duration, now)
+        self._check_size(key, payload, now + duration, now, _MAX_VERSION)
         self._call(
             "UpdateItem",
             self.client.update_item,
@@ -508,7 +512,7 @@ class SessionStore:
         }
 
     def _check_size(self, key: str, payload: bytes, *numbers: int) -> None:
-        size = item_size(key, payload, *numbers, 2**53)
+        size = item_size(key, payload, *numbers)
         if size > MAX_ITEM_SIZE:
             raise SessionTooLarge(size, MAX_ITEM_SIZE)
 
@@ -556,6 +560,9 @@ class SessionStore:
 
 
 _GONE = object()
+#: The largest version :meth:`SessionStore.set` sizes for: it does not read
+#: the version it raises.
+_MAX_VERSION = 2**53
 _PASSTHROUGH = frozenset({"ConditionalCheckFailedException", "ValidationException"})
 
 
