@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import logging
 import re
 import sys
 import typing as t
@@ -126,26 +125,6 @@ def error_message(exc: BaseException) -> str:
     return " ".join(text.split())
 
 
-class _HideTTLWarning(logging.Filter):
-    """Drop the store's "no TTL" log record: the command says it itself."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return not (
-            record.levelno == logging.WARNING and record.funcName == "enable_ttl"
-        )
-
-
-@contextlib.contextmanager
-def _ttl_warning_hidden() -> Iterator[None]:
-    store_logger = logging.getLogger(SessionStore.__module__)
-    hide = _HideTTLWarning()
-    store_logger.addFilter(hide)
-    try:
-        yield
-    finally:
-        store_logger.removeFilter(hide)
-
-
 @dynamo_session.command("create-table")
 @table_option
 @click.option(
@@ -188,12 +167,11 @@ def create_table_command(
                 "--read-capacity and --write-capacity are for provisioned tables,"
                 " not on-demand ones"
             )
-        with _ttl_warning_hidden():
-            setup = store.create_table(
-                read_capacity=read_capacity,
-                write_capacity=write_capacity,
-                billing_mode=billing_mode,
-            )
+        setup = store.create_table(
+            read_capacity=read_capacity,
+            write_capacity=write_capacity,
+            billing_mode=billing_mode,
+        )
     if setup.created:
         if billing_mode == "PAY_PER_REQUEST":
             billing = "on-demand"

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import typing as t
 from typing import Any
 
 from werkzeug.exceptions import ServiceUnavailable
+
+if t.TYPE_CHECKING:
+    from botocore.exceptions import ClientError
 
 
 class SessionError(Exception):
@@ -68,3 +72,8 @@ class ConfigurationError(SessionError, ValueError):
         super().__init__(f"{key} {reason}, got {value!r}")
         self.key = key
         self.value = value
+
+
+def error_code(exc: ClientError) -> str:
+    """The ``Error.Code`` of a botocore ``ClientError`` (``""`` if it has none)."""
+    return str(exc.response.get("Error", {}).get("Code", ""))

@@ -27,8 +27,8 @@ from datetime import datetime
 
 from botocore.exceptions import ClientError
 
-from .exceptions import SessionBackendError
-from .store import UNSUPPORTED_CODES
+from .exceptions import SessionBackendError, error_code
+from .table import UNSUPPORTED_CODES
 
 if t.TYPE_CHECKING:
     from mypy_boto3_dynamodb.type_defs import (
@@ -158,7 +158,7 @@ def _ttl_state(store: SessionStore) -> tuple[str, str | None]:
             TableName=store.table,
         )
     except ClientError as exc:
-        if _code(exc) in UNSUPPORTED_CODES:
+        if error_code(exc) in UNSUPPORTED_CODES:
             return UNSUPPORTED, None
         raise
     description = response.get("TimeToLiveDescription", {})
@@ -369,7 +369,3 @@ def _cutoff(now: float | datetime | None) -> int:
             raise ValueError("now must be a timezone-aware datetime")
         return math.floor(now.timestamp())
     return math.floor(now)
-
-
-def _code(exc: ClientError) -> str:
-    return str(exc.response.get("Error", {}).get("Code", ""))

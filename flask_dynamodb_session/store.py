@@ -21,7 +21,8 @@ An item has these attributes:
 
 The IAM permissions the running app needs on the table: ``GetItem``,
 ``PutItem``, ``UpdateItem``, ``DeleteItem`` (plus ``CreateTable``,
-``DescribeTable`` and ``UpdateTimeToLive`` with ``auto_create``).
+``DescribeTable`` and ``UpdateTimeToLive`` with ``auto_create``, see
+:mod:`.table`).
 """
 
 from __future__ import annotations
@@ -37,9 +38,15 @@ from datetime import timedelta
 
 from botocore.exceptions import BotoCoreError, ClientError, NoRegionError
 
-from . import serialization
+from . import serialization, table
 from .client import build_client
-from .exceptions import ConfigurationError, SessionBackendError, SessionTooLarge
+from .exceptions import (
+    ConfigurationError,
+    SessionBackendError,
+    SessionTooLarge,
+    error_code,
+)
+from .table import TableSetup
 
 if t.TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -58,8 +65,6 @@ MAX_ITEM_SIZE = 400 * 1024
 #: How many times a save re-reads and re-applies its changes after losing a
 #: version race before it gives up with a :class:`SessionBackendError`.
 MAX_SAVE_ATTEMPTS = 16
-#: Error codes that mean "this server has no such operation".
-UNSUPPORTED_CODES = frozenset({"UnknownOperationException", "UnsupportedOperation"})
 
 _NAMES = {"#d": "data", "#e": "expires", "#w": "written", "#v": "version"}
 _SAVE_EXPRESSION = "SET #d = :d, #e = :e, #w = :w ADD #v :one"
@@ -80,17 +85,6 @@ class Record:
     written_at: int
     #: The stored bytes ``data`` was decoded from.
     payload: bytes = dataclasses.field(repr=False, default=b"")
-
-
-@dataclasses.dataclass(frozen=True)
-class TableSetup:
-    """What :meth:`SessionStore.create_table` did."""
-
-    #: The table was created now (``False``: it existed already).
-    created: bool
-    #: ``"enabled"``, ``"already enabled"`` or ``"unsupported"`` (the server
-    #: has no TTL: run ``delete-expired`` on a schedule instead).
-    ttl: str
 
 
 def seconds(value: int | float | timedelta) -> int:
@@ -199,7 +193,7 @@ class SessionStore:
                 ConditionExpression="attribute_not_exists(id)",
             )
         except ClientError as exc:
-            if _code(exc) == "ConditionalCheckFailedException":
+            if error_code(exc) == "ConditionalCheckFailedException":
                 return False
             raise
         return True
@@ -269,7 +263,7 @@ class SessionStore:
                 },
             )
         except ClientError as exc:
-            if _code(exc) == "ConditionalCheckFailedException":
+            if error_code(exc) == "ConditionalCheckFailedException":
                 return False
             raise
         return True
@@ -340,82 +334,23 @@ class SessionStore:
     ) -> TableSetup:
         """Create the table if it is missing, wait for it, and turn on TTL.
 
-        Idempotent: an existing table is left as it is.
-
-        :param read_capacity: provisioned reads; default from the options.
-        :param write_capacity: provisioned writes; default from the options.
-        :param billing_mode: ``"PROVISIONED"`` or ``"PAY_PER_REQUEST"``.
-        :param wait: wait until the table is ``ACTIVE``.
+        Idempotent; see :func:`.table.create_table`.
         """
-        mode = (billing_mode or self.settings.billing_mode).upper()
-        request: dict[str, t.Any] = {
-            "TableName": self.table,
-            "KeySchema": [{"AttributeName": "id", "KeyType": "HASH"}],
-            "AttributeDefinitions": [{"AttributeName": "id", "AttributeType": "S"}],
-            "BillingMode": mode,
-        }
-        if mode == "PROVISIONED":
-            request["ProvisionedThroughput"] = {
-                "ReadCapacityUnits": read_capacity or self.settings.read_capacity,
-                "WriteCapacityUnits": write_capacity or self.settings.write_capacity,
-            }
-        created = True
-        try:
-            self._call(
-                "CreateTable",
-                self.client.create_table,
-                passthrough=("ResourceInUseException",),
-                **request,
-            )
-        except ClientError as exc:
-            if _code(exc) != "ResourceInUseException":
-                raise
-            created = False
-        if wait:
-            self.wait_until_active()
-        return TableSetup(created=created, ttl=self.enable_ttl())
+        return table.create_table(
+            self,
+            read_capacity=read_capacity,
+            write_capacity=write_capacity,
+            billing_mode=billing_mode,
+            wait=wait,
+        )
 
     def wait_until_active(self, delay: int = 1, max_attempts: int = 300) -> None:
         """Poll DescribeTable until the table is ``ACTIVE``."""
-        waiter = self.client.get_waiter("table_exists")
-        try:
-            waiter.wait(
-                TableName=self.table,
-                WaiterConfig={"Delay": delay, "MaxAttempts": max_attempts},
-            )
-        except BotoCoreError as exc:
-            raise SessionBackendError(
-                f"table {self.table!r} did not become ACTIVE: {exc}",
-                operation="DescribeTable",
-            ) from exc
+        table.wait_until_active(self, delay=delay, max_attempts=max_attempts)
 
     def enable_ttl(self) -> str:
-        """Turn on TTL on ``expires``.
-
-        :return: ``"enabled"``, ``"already enabled"``, or ``"unsupported"``
-            for a server without TTL (logged as a warning).
-        """
-        try:
-            self._call(
-                "UpdateTimeToLive",
-                self.client.update_time_to_live,
-                passthrough=UNSUPPORTED_CODES,
-                TableName=self.table,
-                TimeToLiveSpecification={"Enabled": True, "AttributeName": "expires"},
-            )
-        except ClientError as exc:
-            message = str(exc.response.get("Error", {}).get("Message", ""))
-            if _code(exc) == "ValidationException" and "already enabled" in message:
-                return "already enabled"
-            if _code(exc) not in UNSUPPORTED_CODES:
-                raise
-            logger.warning(
-                "the DynamoDB server does not support TTL; expired sessions of"
-                " table %s stay until `flask dynamo-session delete-expired` runs",
-                self.table,
-            )
-            return "unsupported"
-        return "enabled"
+        """Turn on TTL on ``expires``; see :func:`.table.enable_ttl`."""
+        return table.enable_ttl(self)
 
     def delete_expired(self, **options: t.Any) -> ExpiredSweep:
         """Delete every expired session now; see :func:`.maintenance.delete_expired`."""
@@ -428,7 +363,14 @@ class SessionStore:
         with self._lock:
             if not self._table_ready:
                 logger.info("creating the session table %s", self.table)
-                self.create_table()
+                setup = self.create_table()
+                if setup.ttl == "unsupported":
+                    logger.warning(
+                        "the DynamoDB server does not support TTL; expired"
+                        " sessions of table %s stay until `flask dynamo-session"
+                        " delete-expired` runs",
+                        self.table,
+                    )
                 self._table_ready = True
 
     # -- helpers ------------------------------------------------------------
@@ -455,7 +397,7 @@ class SessionStore:
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
         except ClientError as exc:
-            if _code(exc) != "ConditionalCheckFailedException":
+            if error_code(exc) != "ConditionalCheckFailedException":
                 raise
             item = t.cast("Item | None", exc.response.get("Item"))
             if item is None:
@@ -533,7 +475,7 @@ class SessionStore:
         try:
             return method(**kwargs)
         except ClientError as exc:
-            code = _code(exc)
+            code = error_code(exc)
             if code in _PASSTHROUGH or code in passthrough:
                 raise
             if code == "ResourceNotFoundException" and self._may_create(operation):
@@ -591,10 +533,6 @@ def _values(
         ":w": {"N": str(written_at)},
         ":one": _ONE,
     }
-
-
-def _code(exc: ClientError) -> str:
-    return str(exc.response.get("Error", {}).get("Code", ""))
 
 
 def _describe(operation: str, code: str, table: str) -> str:

@@ -351,17 +351,6 @@ def test_create_table_on_a_server_without_ttl(
 
 
 @one_form
-def test_the_ttl_warning_is_hidden_only_during_the_command(
-    empty_app: Flask, client: DynamoDBClient, caplog: pytest.LogCaptureFixture
-) -> None:
-    fail(client, "UpdateTimeToLive", "UnknownOperationException")
-    invoke(empty_app, "create-table")
-    with caplog.at_level(logging.WARNING):
-        assert session_store(empty_app).enable_ttl() == "unsupported"
-    assert "does not support TTL" in caplog.text
-
-
-@one_form
 def test_create_table_with_ttl_already_on(
     empty_app: Flask, client: DynamoDBClient
 ) -> None:

@@ -254,3 +254,26 @@ def test_auto_create_runs_once_under_threads(moto: None) -> None:
     assert calls.counts["UpdateTimeToLive"] == 1
     assert len(client.scan(TableName="auto")["Items"]) == 6
     client.close()
+
+
+def test_auto_create_on_a_server_without_ttl_warns_and_works(
+    moto: None, caplog: pytest.LogCaptureFixture
+) -> None:
+    import logging
+
+    import boto3
+    from conftest import make_app
+
+    client = boto3.client("dynamodb", region_name="us-east-1")
+    Outage(client).start(
+        "UpdateTimeToLive",
+        error=ClientError(
+            {"Error": {"Code": "UnknownOperationException"}}, "UpdateTimeToLive"
+        ),
+    )
+    app = make_app(client=client, table="nottl", auto_create=True)
+    with caplog.at_level(logging.WARNING, logger="flask_dynamodb_session"):
+        assert app.test_client().post("/set/user/alice").status_code == 200
+    assert "does not support TTL" in caplog.text
+    assert len(client.scan(TableName="nottl")["Items"]) == 1
+    client.close()
