@@ -204,8 +204,8 @@ class DynamoDBSessionInterface(SessionInterface):
             else:
                 raise SessionBackendError("no unused session id was found")
             for old_sid in session.discarded:
-                store.remove(old_sid)
-            self._set_cookie(app, session, response)
+                store.delete(old_sid)
+            self._set_cookie(app, session, response, state)
             return
         changed, removed = session.changes()
         record = session.record
@@ -224,7 +224,7 @@ class DynamoDBSessionInterface(SessionInterface):
         else:
             return
         if saved:
-            self._set_cookie(app, session, response)
+            self._set_cookie(app, session, response, state)
         else:
             self._delete_cookie(app, response)
 
@@ -239,7 +239,7 @@ class DynamoDBSessionInterface(SessionInterface):
         if session.record is not None:
             stale.append(session.sid)
         for old_sid in stale:
-            store.remove(old_sid)
+            store.delete(old_sid)
         if stale or session.cookie_stale:
             self._delete_cookie(app, response)
 
@@ -271,9 +271,13 @@ class DynamoDBSessionInterface(SessionInterface):
         return options
 
     def _set_cookie(
-        self, app: Flask, session: ServerSideSession, response: Response
+        self,
+        app: Flask,
+        session: ServerSideSession,
+        response: Response,
+        state: _AppState,
     ) -> None:
-        value = self.get_signer(app).sign(session.sid).decode("ascii")
+        value = self._signer(app, state).sign(session.sid).decode("ascii")
         response.set_cookie(
             self.get_cookie_name(app),
             value,

@@ -268,15 +268,6 @@ class SessionStore:
             raise
         return True
 
-    def remove(self, sid: str) -> None:
-        """Delete a session: one DeleteItem (a missing one is no error)."""
-        self._call(
-            "DeleteItem",
-            self.client.delete_item,
-            TableName=self.table,
-            Key={"id": {"S": self.key(sid)}},
-        )
-
     # -- outside a request --------------------------------------------------
 
     def get(self, sid: str) -> dict[str, t.Any] | None:
@@ -318,11 +309,18 @@ class SessionStore:
         )
 
     def delete(self, sid: str) -> None:
-        """Delete a session ("log this session out everywhere").
+        """Delete a session ("log this session out everywhere"): one DeleteItem.
+
+        A missing session is no error.
 
         :param sid: the session id.
         """
-        self.remove(sid)
+        self._call(
+            "DeleteItem",
+            self.client.delete_item,
+            TableName=self.table,
+            Key={"id": {"S": self.key(sid)}},
+        )
 
     def create_table(
         self,
