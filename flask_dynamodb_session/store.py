@@ -164,15 +164,7 @@ class SessionStore:
         """
         if consistent is None:
             consistent = self.settings.consistent_read
-        response = self._call(
-            "GetItem",
-            self.client.get_item,
-            TableName=self.table,
-            Key={"id": {"S": self.key(sid)}},
-            ConsistentRead=consistent,
-        )
-        item = response.get("Item")
-        return None if item is None else self._record(item)
+        return self._read(self.key(sid), consistent)
 
     def create(self, sid: str, data: t.Mapping[str, t.Any], lifetime: int) -> bool:
         """Store a new session, if the id is unused: one PutItem.
@@ -398,15 +390,10 @@ class SessionStore:
             if error_code(exc) != "ConditionalCheckFailedException":
                 raise
             item = t.cast("Item | None", exc.response.get("Item"))
-            if item is None:
-                item = self._call(
-                    "GetItem",
-                    self.client.get_item,
-                    TableName=self.table,
-                    Key={"id": {"S": key}},
-                    ConsistentRead=True,
-                ).get("Item")
-            record = None if item is None else self._record(item)
+            if item is None:  # a server that does not return it: read it
+                record = self._read(key, consistent=True)
+            else:
+                record = self._record(item)
             if record is None:
                 logger.info(
                     "the session was deleted meanwhile; its changes are dropped"
@@ -414,6 +401,18 @@ class SessionStore:
                 return _GONE
             return record
         return None
+
+    def _read(self, key: str, consistent: bool) -> Record | None:
+        """One GetItem of a stored key; ``None`` if missing, expired or corrupt."""
+        response = self._call(
+            "GetItem",
+            self.client.get_item,
+            TableName=self.table,
+            Key={"id": {"S": key}},
+            ConsistentRead=consistent,
+        )
+        item = response.get("Item")
+        return None if item is None else self._record(item)
 
     def _record(self, item: Item) -> Record | None:
         try:
