@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import typing as t
 
-from .exceptions import ConfigurationError
 from .interface import DynamoDBSessionInterface
 
 if t.TYPE_CHECKING:
@@ -56,13 +55,8 @@ class DynamoDBSession:
                 "flask-dynamodb-session is already registered on this app; call"
                 " init_app once per app"
             )
-        if not app.config.get("SECRET_KEY"):
-            raise ConfigurationError(
-                "SECRET_KEY",
-                app.config.get("SECRET_KEY"),
-                "must be set to sign session cookies",
-            )
-        self.interface.settings_for(app)
+        # Reads and checks every option, then SECRET_KEY.
+        self.interface.get_signer(app)
         app.session_interface = self.interface
         app.extensions[EXTENSION_KEY] = self.interface
         from .cli import dynamo_session
