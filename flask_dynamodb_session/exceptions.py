@@ -5,9 +5,11 @@ from __future__ import annotations
 import typing as t
 from typing import Any
 
+from markupsafe import escape
 from werkzeug.exceptions import ServiceUnavailable
 
 if t.TYPE_CHECKING:
+    from _typeshed.wsgi import WSGIEnvironment
     from botocore.exceptions import ClientError
 
 
@@ -20,13 +22,19 @@ class SessionBackendError(SessionError, ServiceUnavailable):
 
     It is also a :class:`~werkzeug.exceptions.ServiceUnavailable`, so an
     unhandled one becomes a ``503 Service Unavailable`` response carrying a
-    ``Retry-After`` header.
+    ``Retry-After`` header and ``Cache-Control: no-store``. The response body
+    is a generic message: what failed (the operation, the table, the error
+    code) is in ``str(error)`` and the log, never in the page a browser sees.
 
     :param message: what failed, without any session id.
     :param operation: the DynamoDB operation that failed, if any.
     :param retry_after: seconds a client should wait before retrying.
     """
 
+    #: The description of the 503 page: says nothing about the backend.
+    public_description = (
+        "The session service is temporarily unavailable. Please try again in a moment."
+    )
     #: Seconds sent in the ``Retry-After`` header of the 503 response.
     retry_after: int
 
@@ -40,6 +48,22 @@ class SessionBackendError(SessionError, ServiceUnavailable):
 
     def __str__(self) -> str:
         return str(self.description)
+
+    def get_description(
+        self,
+        environ: WSGIEnvironment | None = None,
+        scope: dict[str, Any] | None = None,
+    ) -> str:
+        """The page's text: :attr:`public_description`, never the details."""
+        return f"<p>{escape(self.public_description)}</p>"
+
+    def get_headers(
+        self,
+        environ: WSGIEnvironment | None = None,
+        scope: dict[str, Any] | None = None,
+    ) -> list[tuple[str, str]]:
+        """Content type, ``Retry-After`` and ``Cache-Control: no-store``."""
+        return [*super().get_headers(environ, scope), ("Cache-Control", "no-store")]
 
 
 class SessionTooLarge(SessionError):

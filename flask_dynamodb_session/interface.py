@@ -86,7 +86,7 @@ class DynamoDBSessionInterface(SessionInterface):
         self._states: weakref.WeakKeyDictionary[Flask, _AppState] = (
             weakref.WeakKeyDictionary()
         )
-        self._stores: dict[Settings, SessionStore] = {}
+        self._detached_store: SessionStore | None = None
         self._lock = threading.Lock()
 
     # -- configuration -------------------------------------------------------
@@ -109,7 +109,9 @@ class DynamoDBSessionInterface(SessionInterface):
         if has_app_context():
             return self.store_for(current_app._get_current_object())  # type: ignore[attr-defined]
         with self._lock:
-            return self._store(resolve(self._options))
+            if self._detached_store is None:
+                self._detached_store = SessionStore(resolve(self._options))
+            return self._detached_store
 
     def _state(self, app: Flask) -> _AppState:
         state = self._states.get(app)
@@ -117,23 +119,20 @@ class DynamoDBSessionInterface(SessionInterface):
             with self._lock:
                 state = self._states.get(app)
                 if state is None:
-                    settings = resolve(self._options, app.config)
-                    state = _AppState(settings, self._store(settings))
+                    store = SessionStore(resolve(self._options, app.config))
+                    state = _AppState(store.settings, store)
                     self._states[app] = state
+                    # The store and its connections live as long as the app.
+                    weakref.finalize(app, store.close)
         return state
-
-    def _store(self, settings: Settings) -> SessionStore:
-        store = self._stores.get(settings)
-        if store is None:
-            store = self._stores[settings] = SessionStore(settings)
-        return store
 
     def get_signer(self, app: Flask) -> Signer:
         """The cookie signer: ``SECRET_KEY``, then ``SECRET_KEY_FALLBACKS``.
 
         Built once and rebuilt only when the keys change.
 
-        :raises ConfigurationError: ``SECRET_KEY`` is not set.
+        :raises ConfigurationError: ``SECRET_KEY`` is not set, or
+            ``SECRET_KEY_FALLBACKS`` is not a list of keys.
         """
         return self._signer(app, self._state(app))
 
@@ -142,7 +141,15 @@ class DynamoDBSessionInterface(SessionInterface):
             raise ConfigurationError(
                 "SECRET_KEY", app.secret_key, "must be set to sign session cookies"
             )
-        keys = (*(app.config.get("SECRET_KEY_FALLBACKS") or ()), app.secret_key)
+        fallbacks = app.config.get("SECRET_KEY_FALLBACKS") or ()
+        if isinstance(fallbacks, (str, bytes)):
+            raise ConfigurationError(
+                "SECRET_KEY_FALLBACKS",
+                "...",
+                "must be a list of old keys, not a single string (the value is"
+                " not shown)",
+            )
+        keys = (*fallbacks, app.secret_key)
         if state.signer is None or keys != state.signer_keys:
             state.signer = Signer(
                 list(keys),
@@ -155,9 +162,16 @@ class DynamoDBSessionInterface(SessionInterface):
 
     # -- the request ---------------------------------------------------------
 
-    def open_session(self, app: Flask, request: Request) -> ServerSideSession:
-        """Read the session id from the cookie; no DynamoDB call."""
+    def open_session(self, app: Flask, request: Request) -> ServerSideSession | None:
+        """Read the session id from the cookie; no DynamoDB call.
+
+        Without ``SECRET_KEY`` this returns ``None``, as Flask's own cookie
+        session does: the request is served with Flask's null session, which
+        fails only when the session is written.
+        """
         state = self._state(app)
+        if not app.secret_key:
+            return None
         signer = self._signer(app, state)
         cookie = request.cookies.get(self.get_cookie_name(app))
         sid = None
@@ -196,37 +210,76 @@ class DynamoDBSessionInterface(SessionInterface):
             self._save_empty(app, session, response, store)
             return
         lifetime = self._lifetime(app, session, state.settings)
+        saved: bool | None
         if session.new:
-            for _ in range(CREATE_ATTEMPTS):
-                if store.create(session.sid, session, lifetime):
-                    break
-                session.regenerate()
+            saved = self._save_new(session, store, lifetime)
+        else:
+            changed, removed = session.changes()
+            record = session.record
+            assert record is not None
+            if changed or removed:
+                saved = store.save(
+                    session.sid,
+                    session,
+                    version=record.version,
+                    changed=changed,
+                    removed=removed,
+                    lifetime=lifetime,
+                )
+            elif session.modified:
+                saved = store.touch(session.sid, lifetime)
+            elif self._touch_due(app, record.written_at, state):
+                saved = self._refresh(session, store, lifetime)
+                if saved is None:
+                    return
             else:
-                raise SessionBackendError("no unused session id was found")
-            for old_sid in session.discarded:
-                store.delete(old_sid)
+                return
+        if saved:
             self._set_cookie(app, session, response, state)
-            return
-        changed, removed = session.changes()
-        record = session.record
-        assert record is not None
-        if changed or removed:
-            saved = store.save(
+        else:
+            self._delete_cookie(app, response)
+
+    def _save_new(
+        self, session: ServerSideSession, store: SessionStore, lifetime: int
+    ) -> bool:
+        """Store a new session; ``False`` if the one it replaces was logged out."""
+        for _ in range(CREATE_ATTEMPTS):
+            if store.create(session.sid, session, lifetime):
+                break
+            session.regenerate()
+        else:
+            raise SessionBackendError("no unused session id was found")
+        if session.predecessor is not None:
+            record = session.record
+            assert record is not None
+            changed, removed = session.changes()
+            if not store.supersede(
+                session.predecessor,
                 session.sid,
                 session,
                 version=record.version,
                 changed=changed,
                 removed=removed,
                 lifetime=lifetime,
-            )
-        elif session.modified or self._touch_due(app, record.written_at, state):
-            saved = store.touch(session.sid, lifetime)
-        else:
-            return
-        if saved:
-            self._set_cookie(app, session, response, state)
-        else:
-            self._delete_cookie(app, response)
+            ):
+                return False
+        for old_sid in session.discarded:
+            store.delete(old_sid)
+        return True
+
+    def _refresh(
+        self, session: ServerSideSession, store: SessionStore, lifetime: int
+    ) -> bool | None:
+        """Push an unchanged session's expiry; ``None`` if DynamoDB failed.
+
+        The request read its session and changed nothing, so a failed refresh
+        does not fail it: it is served with the cookie as it was.
+        """
+        try:
+            return store.touch(session.sid, lifetime)
+        except SessionBackendError as exc:
+            logger.warning("the session's expiry could not be pushed: %s", exc)
+            return None
 
     def _save_empty(
         self,
@@ -236,7 +289,9 @@ class DynamoDBSessionInterface(SessionInterface):
         store: SessionStore,
     ) -> None:
         stale = list(session.discarded)
-        if session.record is not None:
+        if session.predecessor is not None:
+            stale.append(session.predecessor)
+        elif session.record is not None:
             stale.append(session.sid)
         for old_sid in stale:
             store.delete(old_sid)
@@ -292,11 +347,17 @@ class DynamoDBSessionInterface(SessionInterface):
 
 
 def _replace_with_error(response: Response, error: SessionBackendError) -> None:
-    """Turn a response into the 503 of ``error``, without any cookie."""
+    """Turn a response into the 503 of ``error``, from clean headers.
+
+    Nothing of the response it replaces survives: no cookie, no
+    ``Content-Encoding``, ``ETag``, ``Cache-Control`` or
+    ``Content-Disposition``; the page is :class:`.SessionBackendError`'s
+    generic one and is not cacheable.
+    """
+    response.headers.clear()
     response.status_code = error.code or 503
     response.direct_passthrough = False
     response.set_data(error.get_body())
-    del response.headers["Set-Cookie"]
     for name, value in error.get_headers():
         response.headers[name] = value
 

@@ -60,8 +60,11 @@ class ServerSideSession(dict[str, t.Any], SessionMixin):
         self._loaded = sid is None or loader is None
         #: The stored record the contents came from, if any.
         self.record: Record | None = None
-        #: Ids whose stored items the save must delete (``clear``, ``regenerate``).
+        #: Ids whose stored items the save must delete (``clear``).
         self.discarded: list[str] = []
+        #: The stored id :meth:`regenerate` replaced: the save deletes it only
+        #: if it is still there, unchanged since it was read.
+        self.predecessor: str | None = None
         #: Set when the save must not happen (backend failure, unhandled error).
         self.save_blocked = False
         #: The contents were looked at or changed during this request.
@@ -91,10 +94,18 @@ class ServerSideSession(dict[str, t.Any], SessionMixin):
     def regenerate(self) -> None:
         """Give the session a new id, keeping its data; call it at login.
 
-        The old item is deleted and the new cookie set when the request ends.
+        When the request ends the session is stored under the new id, then
+        the old item is deleted, and the new cookie set. If the old session
+        was logged out meanwhile (deleted), the new one is deleted too: a
+        logout is never undone. If another request changed it meanwhile, its
+        changes are merged as a normal save would.
         """
         self._load()
-        self._replace_sid()
+        if not self._new:
+            # :attr:`record` stays: the save compares with it to merge.
+            self.predecessor = self._sid
+            self._new = True
+        self._sid = new_sid()
         self.modified = True
 
     def block_save(self) -> None:

@@ -69,6 +69,10 @@ MAX_SAVE_ATTEMPTS = 16
 _NAMES = {"#d": "data", "#e": "expires", "#w": "written", "#v": "version"}
 _SAVE_EXPRESSION = "SET #d = :d, #e = :e, #w = :w ADD #v :one"
 _ONE: AttributeValueTypeDef = {"N": "1"}
+#: The item is still there at version ``:v``. An item written without a
+#: version (by hand, or by another tool) is at version 0.
+_AT_VERSION = "#v = :v"
+_AT_NO_VERSION = "attribute_exists(id) AND (attribute_not_exists(#v) OR #v = :v)"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -234,6 +238,57 @@ class SessionStore:
             operation="UpdateItem",
         )
 
+    def supersede(
+        self,
+        old_sid: str,
+        new_sid: str,
+        data: t.Mapping[str, t.Any],
+        *,
+        version: int,
+        changed: t.Collection[str],
+        removed: t.Collection[str],
+        lifetime: int,
+    ) -> bool:
+        """Retire ``old_sid`` in favour of ``new_sid``, already created with ``data``.
+
+        The old item is deleted only if it is still at ``version``: one
+        DeleteItem. If another request changed it meanwhile, that change is
+        merged into the new item (this request's ``changed`` and ``removed``
+        keys applied over it, as :meth:`save` does) and the delete retried. If
+        the old item is gone (logged out meanwhile), the new one is deleted
+        too, so a logout is never undone.
+
+        :return: ``False`` if the session was logged out meanwhile.
+        :raises SessionBackendError: DynamoDB failed, or the races never ended.
+        """
+        old_key, new_key = self.key(old_sid), self.key(new_sid)
+        new_version = 1
+        for attempt in range(MAX_SAVE_ATTEMPTS):
+            current = self._conditional_delete(old_key, version)
+            if current is None:
+                return True
+            if current is _GONE:
+                break
+            assert isinstance(current, Record)
+            if attempt:
+                time.sleep(random.uniform(0, min(0.1, 0.002 * 2**attempt)))
+            logger.debug("the replaced session changed meanwhile, merging")
+            data = merge(current.data, data, changed, removed)
+            version = current.version
+            if (
+                self._conditional_update(new_key, data, new_version, lifetime)
+                is not None
+            ):
+                break  # nobody else knows the new id: deleted by an admin
+            new_version += 1
+        else:
+            raise SessionBackendError(
+                "the session was changed by too many concurrent requests",
+                operation="DeleteItem",
+            )
+        self._delete_key(new_key)
+        return False
+
     def touch(self, sid: str, lifetime: int) -> bool:
         """Push an existing session's expiry: one UpdateItem.
 
@@ -307,12 +362,14 @@ class SessionStore:
 
         :param sid: the session id.
         """
-        self._call(
-            "DeleteItem",
-            self.client.delete_item,
-            TableName=self.table,
-            Key={"id": {"S": self.key(sid)}},
-        )
+        self._delete_key(self.key(sid))
+
+    def close(self) -> None:
+        """Close the client this store built (a client given to it stays open)."""
+        with self._lock:
+            client, self._client = self._client, self.settings.client
+        if client is not None and client is not self.settings.client:
+            client.close()
 
     def create_table(
         self,
@@ -365,6 +422,14 @@ class SessionStore:
 
     # -- helpers ------------------------------------------------------------
 
+    def _delete_key(self, key: str) -> None:
+        self._call(
+            "DeleteItem",
+            self.client.delete_item,
+            TableName=self.table,
+            Key={"id": {"S": key}},
+        )
+
     def _conditional_update(
         self, key: str, data: t.Mapping[str, t.Any], version: int, lifetime: int
     ) -> Record | object | None:
@@ -381,26 +446,45 @@ class SessionStore:
                 TableName=self.table,
                 Key={"id": {"S": key}},
                 UpdateExpression=_SAVE_EXPRESSION,
-                ConditionExpression="#v = :v",
+                ConditionExpression=_AT_VERSION if version else _AT_NO_VERSION,
                 ExpressionAttributeNames=_NAMES,
                 ExpressionAttributeValues=values,
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
         except ClientError as exc:
-            if error_code(exc) != "ConditionalCheckFailedException":
-                raise
-            item = t.cast("Item | None", exc.response.get("Item"))
-            if item is None:  # a server that does not return it: read it
-                record = self._read(key, consistent=True)
-            else:
-                record = self._record(item)
-            if record is None:
-                logger.info(
-                    "the session was deleted meanwhile; its changes are dropped"
-                )
-                return _GONE
-            return record
+            return self._conflict(key, exc)
         return None
+
+    def _conditional_delete(self, key: str, version: int) -> Record | object | None:
+        """Delete an item still at ``version``; ``None`` on success, else what is stored."""
+        try:
+            self._call(
+                "DeleteItem",
+                self.client.delete_item,
+                TableName=self.table,
+                Key={"id": {"S": key}},
+                ConditionExpression=_AT_VERSION if version else _AT_NO_VERSION,
+                ExpressionAttributeNames={"#v": "version"},
+                ExpressionAttributeValues={":v": {"N": str(version)}},
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+        except ClientError as exc:
+            return self._conflict(key, exc)
+        return None
+
+    def _conflict(self, key: str, exc: ClientError) -> Record | object:
+        """What is stored now, after a condition failure; ``_GONE`` if nothing."""
+        if error_code(exc) != "ConditionalCheckFailedException":
+            raise exc
+        item = t.cast("Item | None", exc.response.get("Item"))
+        if item is None:  # a server that does not return it: read it
+            record = self._read(key, consistent=True)
+        else:
+            record = self._record(item)
+        if record is None:
+            logger.info("the session was deleted meanwhile; its changes are dropped")
+            return _GONE
+        return record
 
     def _read(self, key: str, consistent: bool) -> Record | None:
         """One GetItem of a stored key; ``None`` if missing, expired or corrupt."""

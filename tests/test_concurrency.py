@@ -197,3 +197,142 @@ def test_interface_store_set_bumps_the_version(
         "role": "'admin'",
         "colour": "'red'",
     }
+
+
+def login_request(app: Flask, cookie: str, user: str) -> Request:
+    """A login: it reads the session, regenerates it and stores the user."""
+    request = Request(app, cookie)
+    request.session.regenerate()
+    request.session["user"] = user
+    return request
+
+
+def new_cookie(response: Response) -> str | None:
+    header = response.headers.get("Set-Cookie", "")
+    value = header.split(";", 1)[0].split("=", 1)[1] if header else ""
+    return value or None
+
+
+def test_regenerate_does_not_undo_a_logout(
+    app: Flask, cookie: str, dynamodb: DynamoDBClient, calls: CallCounter
+) -> None:
+    login = login_request(app, cookie, "bob")
+    logout = Request(app, cookie)
+    logout.session.clear()
+    logout.save()
+    calls.reset()
+    response = login.save()
+    # The new item is created, the old one's conditional delete finds it
+    # gone (a strongly consistent read confirms it), and the new one is
+    # deleted again.
+    assert calls.take() == {"PutItem": 1, "DeleteItem": 2, "GetItem": 1}
+    assert dynamodb.scan(TableName=TABLE)["Items"] == []
+    assert new_cookie(response) is None
+    assert "session=;" in response.headers["Set-Cookie"]
+
+
+def test_regenerate_does_not_undo_a_revocation(
+    app: Flask, client: FlaskClient, cookie: str, dynamodb: DynamoDBClient
+) -> None:
+    login = login_request(app, cookie, "bob")
+    interface = app.session_interface
+    assert isinstance(interface, DynamoDBSessionInterface)
+    with app.app_context():
+        interface.store.delete(cookie.rsplit(".", 1)[0])
+    login.save()
+    assert dynamodb.scan(TableName=TABLE)["Items"] == []
+    assert stored_user_data(client) == {}
+
+
+def test_regenerate_merges_a_change_made_meanwhile(
+    app: Flask, client: FlaskClient, cookie: str, dynamodb: DynamoDBClient
+) -> None:
+    login = login_request(app, cookie, "bob")
+    other = Request(app, cookie)
+    other.session["cart"] = ["apple"]
+    other.save()
+    response = login.save()
+    items = dynamodb.scan(TableName=TABLE)["Items"]
+    assert len(items) == 1
+    value = new_cookie(response)
+    assert value is not None
+    assert value != cookie
+    client.set_cookie("session", value)
+    assert stored_user_data(client) == {"user": "'bob'", "cart": "['apple']"}
+
+
+def test_regenerate_wins_a_race_on_the_same_key(
+    app: Flask, client: FlaskClient, cookie: str, dynamodb: DynamoDBClient
+) -> None:
+    login = login_request(app, cookie, "bob")
+    other = Request(app, cookie)
+    other.session["user"] = "carol"
+    other.save()
+    value = new_cookie(login.save())
+    assert value is not None
+    client.set_cookie("session", value)
+    assert stored_user_data(client) == {"user": "'bob'"}
+    assert len(dynamodb.scan(TableName=TABLE)["Items"]) == 1
+
+
+def test_regenerate_without_a_race_costs_a_put_and_a_delete(
+    app: Flask, client: FlaskClient, cookie: str, calls: CallCounter
+) -> None:
+    calls.reset()
+    client.post("/login/bob")
+    assert calls.take() == {"GetItem": 1, "PutItem": 1, "DeleteItem": 1}
+    client.set_cookie("session", cookie)
+    assert stored_user_data(client) == {}
+
+
+def put_without_version(dynamodb: DynamoDBClient, cookie: str) -> None:
+    """Replace the stored item by one written without a version attribute."""
+    from flask_dynamodb_session import serialization
+    from flask_dynamodb_session.settings import resolve
+    from flask_dynamodb_session.store import SessionStore
+
+    key = SessionStore(resolve({"client": dynamodb})).key(cookie.rsplit(".", 1)[0])
+    dynamodb.put_item(
+        TableName=TABLE,
+        Item={
+            "id": {"S": key},
+            "data": {"B": serialization.encode({"user": "alice"})},
+            "expires": {"N": "9999999999"},
+        },
+    )
+
+
+def test_item_without_a_version_saves_in_one_write(
+    app: Flask,
+    client: FlaskClient,
+    cookie: str,
+    dynamodb: DynamoDBClient,
+    calls: CallCounter,
+) -> None:
+    put_without_version(dynamodb, cookie)
+    calls.reset()
+    assert client.post("/set/colour/red").status_code == 200
+    assert calls.take() == {"GetItem": 1, "UpdateItem": 1}
+    assert stored_user_data(client) == {"user": "'alice'", "colour": "'red'"}
+    item = dynamodb.scan(TableName=TABLE)["Items"][0]
+    assert item["version"] == {"N": "1"}
+
+
+def test_item_without_a_version_merges_and_regenerates(
+    app: Flask, client: FlaskClient, cookie: str, dynamodb: DynamoDBClient
+) -> None:
+    put_without_version(dynamodb, cookie)
+    first, second = Request(app, cookie), Request(app, cookie)
+    first.session["colour"] = "red"
+    second.session["size"] = "L"
+    first.save()
+    assert second.save().status_code == 200
+    assert stored_user_data(client) == {
+        "user": "'alice'",
+        "colour": "'red'",
+        "size": "'L'",
+    }
+    put_without_version(dynamodb, cookie)
+    assert client.post("/login/bob").status_code == 200
+    assert stored_user_data(client) == {"user": "'bob'"}
+    assert len(dynamodb.scan(TableName=TABLE)["Items"]) == 1

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import typing as t
 
 import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError
-from flask import Flask, session
+from flask import Flask, Response, session
 
 from flask_dynamodb_session import (
     DynamoDBSessionInterface,
@@ -102,6 +103,85 @@ def test_failed_save_is_a_503_and_nothing_is_lost(
     assert client.get("/get/user").json == {"value": "alice"}
 
 
+def test_failed_refresh_does_not_fail_a_read(
+    dynamodb: DynamoDBClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    from conftest import make_app
+
+    app = make_app(client=dynamodb, touch_after=0)
+    outage = Outage(dynamodb)
+    client = app.test_client()
+    client.post("/set/user/alice")
+    cookie = client.get_cookie("session")
+    outage.start("UpdateItem", "PutItem", "DeleteItem", error=throttled("UpdateItem"))
+    with caplog.at_level(logging.WARNING, logger="flask_dynamodb_session"):
+        response = client.get("/get/user")
+    assert response.status_code == 200
+    assert response.json == {"value": "alice"}
+    assert "Set-Cookie" not in response.headers
+    assert "expiry could not be pushed" in caplog.text
+    # A change still fails closed.
+    assert client.post("/set/user/mallory").status_code == 503
+    outage.stop()
+    assert client.get_cookie("session") == cookie
+    assert client.get("/get/user").json == {"value": "alice"}
+
+
+def test_503_of_a_failed_save_starts_from_clean_headers(
+    dynamodb: DynamoDBClient, outage: Outage, caplog: pytest.LogCaptureFixture
+) -> None:
+    from conftest import make_app
+
+    app = make_app(client=dynamodb, endpoint_url="http://db.internal:8000")
+
+    @app.post("/download")
+    def download() -> Response:
+        session["downloads"] = 1
+        response = Response(b"\x1f\x8b compressed", mimetype="application/zip")
+        response.headers.update(
+            {
+                "Content-Encoding": "gzip",
+                "Cache-Control": "public, max-age=3600",
+                "ETag": '"abc"',
+                "Content-Disposition": "attachment; filename=report.zip",
+                "Last-Modified": "Wed, 21 Oct 2026 07:28:00 GMT",
+                "X-Custom": "kept?",
+            }
+        )
+        return response
+
+    outage.start("PutItem")
+    with caplog.at_level(logging.ERROR, logger="flask_dynamodb_session"):
+        response = app.test_client().post("/download")
+    assert response.status_code == 503
+    assert set(response.headers.keys()) == {
+        "Content-Type",
+        "Content-Length",
+        "Retry-After",
+        "Cache-Control",
+    }
+    assert response.headers["Cache-Control"] == "no-store"
+    assert response.headers["Content-Type"].startswith("text/html")
+    assert int(response.headers["Content-Length"]) == len(response.data)
+    assert b"temporarily unavailable" in response.data
+    assert b"sessions" not in response.data
+    assert b"db.internal" not in response.data
+    assert b"PutItem" not in response.data
+    assert "PutItem" in caplog.text
+
+
+def test_503_of_a_failed_read_names_nothing_internal(
+    client: FlaskClient, outage: Outage
+) -> None:
+    client.post("/set/user/alice")
+    outage.start("GetItem")
+    response = client.get("/get/user")
+    assert response.status_code == 503
+    assert response.headers["Cache-Control"] == "no-store"
+    assert b"GetItem" not in response.data
+    assert b"sessions" not in response.data
+
+
 def test_failed_create_is_a_503_without_cookie(
     client: FlaskClient, outage: Outage
 ) -> None:
@@ -156,7 +236,9 @@ def test_handled_http_error_still_saves(app: Flask, client: FlaskClient) -> None
     assert client.get("/get/tried").json == {"value": "yes"}
 
 
-def test_missing_table_is_a_503_naming_the_fix(dynamodb: DynamoDBClient) -> None:
+def test_missing_table_is_a_503_logging_the_fix(
+    dynamodb: DynamoDBClient, caplog: pytest.LogCaptureFixture
+) -> None:
     app = Flask(__name__)
     app.secret_key = "s"
     app.session_interface = DynamoDBSessionInterface(client=dynamodb, table="nope")
@@ -166,9 +248,11 @@ def test_missing_table_is_a_503_naming_the_fix(dynamodb: DynamoDBClient) -> None
         session["a"] = "b"
         return ""
 
-    response = app.test_client().post("/")
+    with caplog.at_level(logging.ERROR, logger="flask_dynamodb_session"):
+        response = app.test_client().post("/")
     assert response.status_code == 503
-    assert b"create-table" in response.data
+    assert "create-table" in caplog.text
+    assert b"nope" not in response.data
     assert "Set-Cookie" not in response.headers
 
 

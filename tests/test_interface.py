@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import logging
 import typing as t
+import weakref
 from datetime import timedelta
 
 import pytest
@@ -304,12 +306,49 @@ def test_vary_cookie_only_when_used(client: FlaskClient) -> None:
     assert client.get("/read").headers["Vary"] == "Cookie"
 
 
-def test_missing_secret_key_names_the_key(dynamodb: DynamoDBClient) -> None:
+def test_without_secret_key_requests_are_served_as_flask_does(
+    dynamodb: DynamoDBClient, calls: CallCounter
+) -> None:
     app = make_app(client=dynamodb)
     app.config["SECRET_KEY"] = None
+    client = app.test_client()
+    assert client.get("/untouched").status_code == 200
+    assert client.get("/missing").status_code == 404
+    assert client.get("/read").json == {"data": {}}
     app.config["PROPAGATE_EXCEPTIONS"] = True
-    with pytest.raises(ConfigurationError, match="SECRET_KEY"):
-        app.test_client().get("/untouched")
+    with pytest.raises(RuntimeError, match="no secret key was set"):
+        client.post("/set/user/alice")
+    assert calls.take() == {}
+
+
+def test_secret_key_fallbacks_as_one_string_is_refused(
+    dynamodb: DynamoDBClient,
+) -> None:
+    app = make_app(client=dynamodb)
+    app.config["SECRET_KEY_FALLBACKS"] = "old secret"
+    app.config["PROPAGATE_EXCEPTIONS"] = True
+    with pytest.raises(ConfigurationError, match="SECRET_KEY_FALLBACKS") as info:
+        app.test_client().get("/read")
+    assert "old secret" not in str(info.value)
+
+
+def test_an_interface_frees_the_store_of_a_discarded_app() -> None:
+    interface = DynamoDBSessionInterface(
+        endpoint_url="http://127.0.0.1:9", region_name="us-east-1"
+    )
+    stores = []
+    for _ in range(5):
+        app = Flask(__name__)
+        app.secret_key = "s"
+        app.session_interface = interface
+        app.add_url_rule("/", view_func=lambda: "ok")
+        assert app.test_client().get("/").status_code == 200
+        store = interface.store_for(app)
+        assert store.client is not None  # built, with its connection pool
+        stores.append(weakref.ref(store))
+        del app, store
+    gc.collect()
+    assert [ref() for ref in stores] == [None] * 5
 
 
 def test_bad_config_value_names_the_key_at_first_request(

@@ -141,9 +141,20 @@ def test_regenerate() -> None:
     session.regenerate()
     assert session.sid != SID
     assert session.new
-    assert session.discarded == [SID]
+    assert session.predecessor == SID
+    assert session.discarded == []
     assert dict(session) == {"a": 1}
-    assert session.record is None
+    assert session.record is not None
+    assert session.record.data == {"a": 1}
+
+
+def test_regenerate_twice_keeps_the_stored_predecessor() -> None:
+    session, _ = stored({"a": 1})
+    session.regenerate()
+    first = session.sid
+    session.regenerate()
+    assert session.sid not in (SID, first)
+    assert session.predecessor == SID
 
 
 def test_clear_needs_no_read() -> None:
