@@ -35,6 +35,8 @@ if t.TYPE_CHECKING:
     from flask import Flask
     from servers import DynamoServer
 
+    from flask_dynamodb_session import ServerSideSession
+
 pytestmark = pytest.mark.server
 
 #: How many requests write one session at once.
@@ -54,7 +56,8 @@ class Pause:
     """Routes that read the session, then wait for the test to let them go on.
 
     ``POST /slow/read`` only reads; ``POST /slow/set/<key>/<value>`` sets a
-    key after the wait.
+    key after the wait; ``POST /slow/login/<user>`` regenerates the session
+    and stores the user after the wait.
     """
 
     def __init__(self, app: Flask) -> None:
@@ -63,6 +66,9 @@ class Pause:
         app.add_url_rule("/slow/read", "slow_read", self.read, methods=["POST"])
         app.add_url_rule(
             "/slow/set/<key>/<value>", "slow_set", self.set, methods=["POST"]
+        )
+        app.add_url_rule(
+            "/slow/login/<user>", "slow_login", self.login, methods=["POST"]
         )
 
     def _wait(self) -> None:
@@ -79,6 +85,12 @@ class Pause:
         self._wait()
         session[key] = value
         return "set"
+
+    def login(self, user: str) -> str:
+        self._wait()
+        t.cast("ServerSideSession", session).regenerate()
+        session["user"] = user
+        return "logged in"
 
 
 def add_barrier_route(app: Flask, parties: int) -> threading.Barrier:
@@ -150,6 +162,46 @@ def test_logout_during_a_slow_request_stays_logged_out(
                 assert reply.json() == {"data": {}}
                 assert stale.cookie is None
         assert wire.item_count() == 0
+
+
+@pytest.mark.parametrize("logout", ["request", "store"])
+def test_logout_during_a_slow_login_stays_logged_out(
+    server: DynamoServer, logout: str
+) -> None:
+    with Wire(server) as wire:
+        pause = Pause(wire.app)
+        with LiveServer(wire.app) as live, ThreadPoolExecutor(1) as pool:
+            cookie, sid = log_in(live, wire)
+            slow_reply = pool.submit(post, live.port, cookie, "/slow/login/mallory")
+            assert pause.loaded.wait(WAIT)
+            if logout == "request":
+                assert post(live.port, cookie, "/clear").status == 200
+            else:
+                wire.store.delete(sid)
+            pause.proceed.set()
+            reply = slow_reply.result(WAIT)
+            assert reply.status == 200
+            assert all(cookie_deleted(header) for header in reply.set_cookies)
+            assert wire.item_count() == 0
+
+
+def test_a_change_during_a_slow_login_is_kept(server: DynamoServer) -> None:
+    with Wire(server) as wire:
+        pause = Pause(wire.app)
+        with LiveServer(wire.app) as live, ThreadPoolExecutor(1) as pool:
+            cookie, sid = log_in(live, wire)
+            with Browser(live.port, cookie) as browser:
+                slow_reply = pool.submit(browser.post, "/slow/login/bob")
+                assert pause.loaded.wait(WAIT)
+                assert post(live.port, cookie, "/set/cart/apple").status == 200
+                pause.proceed.set()
+                assert slow_reply.result(WAIT).status == 200
+                assert browser.cookie not in (None, cookie)
+                assert wire.item(sid) is None
+                assert wire.item_count() == 1
+                assert browser.get("/read").json() == {
+                    "data": {"user": "'bob'", "cart": "'apple'"}
+                }
 
 
 # --------------------------------------------------------- many writers
