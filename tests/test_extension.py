@@ -88,3 +88,11 @@ def test_extension_stores_no_app() -> None:
     assert not any(value is app for value in vars(extension).values())
     assert isinstance(extension.interface, DynamoDBSessionInterface)
     assert not any(value is app for value in vars(extension.interface).values())
+
+
+def test_init_app_refuses_fallbacks_given_as_one_string() -> None:
+    app = Flask(__name__)
+    app.config.update(SECRET_KEY="new", SECRET_KEY_FALLBACKS="old")
+    with pytest.raises(ConfigurationError, match="SECRET_KEY_FALLBACKS"):
+        DynamoDBSession(app)
+    assert "dynamodb_session" not in app.extensions
