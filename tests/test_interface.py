@@ -117,8 +117,14 @@ def test_flask_cookie_session_value_is_a_fresh_session(
     cookie_client.get("/")
     value = cookie_client.get_cookie("session").value  # type: ignore[union-attr]
     client.set_cookie("session", value)
-    assert client.get("/get/user").json == {"value": None}
+    response = client.get("/get/user")
+    assert response.json == {"value": None}
     assert calls.take() == {}
+    # A read sends no cookie; the first write replaces the old one.
+    assert "Set-Cookie" not in response.headers
+    client.post("/set/user/alice")
+    assert client.get_cookie("session").value != value  # type: ignore[union-attr]
+    assert client.get("/get/user").json == {"value": "alice"}
 
 
 def test_validly_signed_unknown_id_is_not_adopted(
