@@ -275,15 +275,29 @@ class ServerSideSession(dict[str, t.Any], SessionMixin):
 
 
 def _same(before: t.Any, after: t.Any) -> bool:
-    """Equal and of the same types, so ``1`` -> ``True`` counts as a change."""
-    if type(before) is not type(after):
-        return False
-    if isinstance(before, dict):
-        return before.keys() == after.keys() and all(
-            _same(value, after[name]) for name, value in before.items()
-        )
-    if isinstance(before, (list, tuple)):
-        return len(before) == len(after) and all(
-            _same(left, right) for left, right in zip(before, after, strict=True)
-        )
-    return bool(before == after)
+    """Equal, with the same types all the way down.
+
+    So ``1`` -> ``True`` or ``1.0`` counts as a change. Floats are the same
+    when they are stored the same: a ``nan`` is the same as another ``nan``,
+    and ``-0.0`` differs from ``0.0``. The walk keeps its own stack, so no
+    nesting depth exhausts Python's.
+    """
+    pending = [(before, after)]
+    while pending:
+        left, right = pending.pop()
+        if type(left) is not type(right):
+            return False
+        if isinstance(left, dict):
+            if left.keys() != right.keys():
+                return False
+            pending.extend((value, right[name]) for name, value in left.items())
+        elif isinstance(left, (list, tuple)):
+            if len(left) != len(right):
+                return False
+            pending.extend(zip(left, right, strict=True))
+        elif isinstance(left, float):
+            if float.__repr__(left) != float.__repr__(right):
+                return False
+        elif left != right:
+            return False
+    return True

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import sys
 import typing as t
 
 import pytest
@@ -9,6 +11,9 @@ import pytest
 from flask_dynamodb_session import serialization
 from flask_dynamodb_session.session import ServerSideSession
 from flask_dynamodb_session.store import Record
+
+if t.TYPE_CHECKING:
+    from collections.abc import Iterator
 
 SID = "S" * 43
 
@@ -190,3 +195,97 @@ def test_is_a_dict() -> None:
     assert isinstance(session, dict)
     with pytest.raises(TypeError):
         hash(session)
+
+
+def test_a_session_holding_nan_read_again_has_no_changes() -> None:
+    nan = float("nan")
+    session, _ = stored({"score": nan, "history": [1.5, {"best": nan}]})
+    assert session["score"] != session["score"]
+    assert session.changes() == (set(), set())
+
+
+@pytest.mark.parametrize(
+    ("before", "after"),
+    [
+        (1, True),
+        (True, 1),
+        (1, 1.0),
+        (1.0, 1),
+        (0.0, -0.0),
+        (float("nan"), 1.0),
+        ([1], [1.0]),
+        ({"k": (1,)}, {"k": (True,)}),
+    ],
+)
+def test_values_stored_differently_are_changes(before: t.Any, after: t.Any) -> None:
+    session, _ = stored({"value": before})
+    session["value"] = after
+    assert session.changes() == ({"value"}, set())
+
+
+def _frames_left() -> int:
+    """How many more nested Python calls the caller can make."""
+
+    def deeper(depth: int) -> int:
+        try:
+            return deeper(depth + 1)
+        except RecursionError:
+            return depth
+
+    return deeper(0)
+
+
+@contextlib.contextmanager
+def stack_left(frames: int) -> Iterator[None]:
+    """Run as if deep in a request, with only ``frames`` calls to spare."""
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(limit - _frames_left() + frames)
+    try:
+        yield
+    finally:
+        sys.setrecursionlimit(limit)
+
+
+def _nested(levels: int, wrap: t.Callable[[t.Any], t.Any]) -> t.Any:
+    """``levels`` containers, each holding the next, an empty list innermost."""
+    value: t.Any = []
+    for _ in range(levels - 1):
+        value = wrap(value)
+    return value
+
+
+def _innermost(value: t.Any) -> t.Any:
+    """The empty list at the bottom of what :func:`_nested` built."""
+    while value:
+        value = (
+            value[0] if isinstance(value, (list, tuple)) else next(iter(value.values()))
+        )
+    return value
+
+
+WRAPS: dict[str, t.Callable[[t.Any], t.Any]] = {
+    "list": lambda value: [value],
+    "tuple": lambda value: (value, "x"),
+    "tag-like dict": lambda value: {" t": value},
+}
+
+
+@pytest.mark.parametrize("wrap", list(WRAPS.values()), ids=list(WRAPS))
+def test_the_deepest_storable_value_can_be_read_changed_and_stored_again(
+    wrap: t.Callable[[t.Any], t.Any],
+) -> None:
+    data = {"deep": _nested(serialization.MAX_DEPTH - 1, wrap)}
+    with stack_left(300):
+        session, _ = stored(data)
+        _innermost(session["deep"]).append(1)
+        changes = session.changes()
+        payload = serialization.encode(session)
+    assert changes == ({"deep"}, set())
+    assert serialization.decode(payload) == dict(session) != data
+
+
+def test_a_value_too_deep_to_store_is_refused_at_the_first_store() -> None:
+    session = ServerSideSession(None)
+    session["deep"] = _nested(serialization.MAX_DEPTH, WRAPS["list"])
+    with pytest.raises(ValueError, match="levels deep"):
+        serialization.encode(session)
