@@ -11,6 +11,7 @@ from .exceptions import (
 from .extension import DynamoDBSession
 from .interface import DynamoDBSessionInterface
 from .session import ServerSideSession
+from .signals import dynamodb_called
 from .store import SessionStore
 
 __all__ = [
@@ -22,4 +23,5 @@ __all__ = [
     "SessionError",
     "SessionStore",
     "SessionTooLarge",
+    "dynamodb_called",
 ]

@@ -46,6 +46,7 @@ from .exceptions import (
     SessionTooLarge,
     error_code,
 )
+from .signals import dynamodb_called
 from .table import TableSetup
 
 if t.TYPE_CHECKING:
@@ -456,7 +457,10 @@ class SessionStore:
         return None
 
     def _conditional_delete(self, key: str, version: int) -> Record | object | None:
-        """Delete an item still at ``version``; ``None`` on success, else what is stored."""
+        """Delete an item still at ``version``.
+
+        :return: ``None`` on success, else what is stored now.
+        """
         try:
             self._call(
                 "DeleteItem",
@@ -554,6 +558,8 @@ class SessionStore:
         a missing table is created first with ``auto_create``.
         """
         try:
+            if operation in ITEM_OPERATIONS and dynamodb_called.receivers:
+                return self._observed(operation, method, kwargs)
             return method(**kwargs)
         except ClientError as exc:
             code = error_code(exc)
@@ -574,15 +580,53 @@ class SessionStore:
                 f"DynamoDB {operation} failed: {exc}", operation=operation
             ) from exc
 
+    def _observed(
+        self, operation: str, method: t.Callable[..., _T], kwargs: dict[str, t.Any]
+    ) -> _T:
+        """Make one call and send :data:`.signals.dynamodb_called` about it."""
+        started = time.perf_counter()
+        error: str | None = None
+        metadata: t.Mapping[str, t.Any] = {}
+        try:
+            response = method(**kwargs)
+            metadata = t.cast("dict[str, t.Any]", response).get("ResponseMetadata", {})
+            return response
+        except ClientError as exc:
+            error = error_code(exc) or "ClientError"
+            metadata = exc.response.get("ResponseMetadata", {})
+            raise
+        except BotoCoreError as exc:
+            error = type(exc).__name__
+            metadata = {"RetryAttempts": getattr(exc, "retry_attempts", None)}
+            raise
+        finally:
+            retries = metadata.get("RetryAttempts")
+            if retries is None:  # botocore tells nothing after connection errors
+                retries = self._max_attempts() - 1
+            dynamodb_called.send(
+                self,
+                operation=operation,
+                table=self.table,
+                duration=time.perf_counter() - started,
+                attempts=int(retries) + 1,
+                error=error,
+            )
+
+    def _max_attempts(self) -> int:
+        retries = getattr(self.client.meta.config, "retries", None) or {}
+        return int(retries.get("total_max_attempts", 1))
+
     def _may_create(self, operation: str) -> bool:
         return (
             self.settings.auto_create
             and not self._table_ready
-            and operation in ("GetItem", "PutItem", "UpdateItem", "DeleteItem")
+            and operation in ITEM_OPERATIONS
         )
 
 
 _GONE = object()
+#: The calls of the request path.
+ITEM_OPERATIONS = frozenset({"GetItem", "PutItem", "UpdateItem", "DeleteItem"})
 #: The largest version :meth:`SessionStore.set` sizes for: it does not read
 #: the version it raises.
 _MAX_VERSION = 2**53
