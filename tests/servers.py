@@ -31,6 +31,8 @@ Typical use::
 from __future__ import annotations
 
 import contextlib
+import json
+import math
 import secrets
 import shutil
 import socket
@@ -39,7 +41,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, TypeVar
+from typing import IO, TYPE_CHECKING, Any, NamedTuple, TypeVar
 
 import boto3
 from botocore.config import Config
@@ -56,6 +58,7 @@ __all__ = [
     "CLIENT_CONFIG",
     "HOST",
     "REPO_ROOT",
+    "AccessKey",
     "DynaliteServer",
     "DynamoServer",
     "MotoServer",
@@ -93,6 +96,14 @@ _PROBE_CONFIG = CLIENT_CONFIG.merge(
 )
 
 _S = TypeVar("_S", bound="DynamoServer")
+
+
+class AccessKey(NamedTuple):
+    """An IAM user's access key, as boto3 takes it."""
+
+    access_key_id: str
+    secret_access_key: str
+
 
 _boto3_session: boto3.session.Session | None = None
 _boto3_lock = threading.Lock()
@@ -152,6 +163,28 @@ def _new_client(endpoint_url: str, **kwargs: Any) -> DynamoDBClient:
             _boto3_session = boto3.session.Session()
         client: DynamoDBClient = _boto3_session.client("dynamodb", **options)
     return client
+
+
+def _new_iam_client(endpoint_url: str, key: AccessKey | None = None) -> Any:
+    """Create an IAM client for a moto server at *endpoint_url*.
+
+    :param key: the access key to sign with; the dummy ``testing`` key, which
+        moto accepts while IAM authentication is off, by default.
+    """
+    global _boto3_session
+    if key is None:
+        key = AccessKey("testing", "testing")
+    with _boto3_lock:
+        if _boto3_session is None:
+            _boto3_session = boto3.session.Session()
+        return _boto3_session.client(
+            "iam",
+            endpoint_url=endpoint_url,
+            region_name="us-east-1",
+            aws_access_key_id=key.access_key_id,
+            aws_secret_access_key=key.secret_access_key,
+            config=CLIENT_CONFIG,
+        )
 
 
 class DynamoServer:
@@ -444,9 +477,22 @@ class MotoServer(DynamoServer):
        create their tables after entering the mock, or use
        :class:`DynaliteServer`, which runs in a process of its own.
 
+    With *iam_auth*, :meth:`start` creates an IAM user allowed everything
+    (:attr:`admin_key`), then turns on moto's IAM authentication: from then
+    on moto recomputes the SigV4 signature of every request and evaluates
+    the IAM policies of the signing user, as ``INITIAL_NO_AUTH_ACTION_COUNT``
+    does. :meth:`client` signs with :attr:`admin_key` then, and
+    :meth:`iam_client` can create users with smaller policies. moto has one
+    such switch for the whole process: while this server runs, every moto
+    server and mock of the process authenticates requests, and only one
+    server with *iam_auth* can run at a time. Note that moto matches a
+    DynamoDB action only against ``"Resource": "*"``; a statement naming a
+    table ARN does not apply.
+
     :param port: the port to listen on; a free one by default.
     :param verbose: let moto and werkzeug print a line per request.
     :param startup_timeout: see :class:`DynamoServer`.
+    :param iam_auth: authenticate and authorize requests with IAM.
     """
 
     name = "moto"
@@ -457,12 +503,16 @@ class MotoServer(DynamoServer):
         *,
         verbose: bool = False,
         startup_timeout: float = 20.0,
+        iam_auth: bool = False,
     ):
         super().__init__(port, startup_timeout=startup_timeout)
         self.verbose = verbose
+        self.iam_auth = iam_auth
         self._server: Any = None
         self._connections = _Connections()
         self._account_id = self._new_account_id()
+        self._admin_key: AccessKey | None = None
+        self._iam_switch: contextlib.ExitStack | None = None
 
     @staticmethod
     def _new_account_id() -> str:
@@ -477,6 +527,85 @@ class MotoServer(DynamoServer):
     @property
     def running(self) -> bool:
         return self._server is not None
+
+    @property
+    def admin_key(self) -> AccessKey:
+        """The access key of the user allowed everything (with *iam_auth*).
+
+        :raises RuntimeError: the server is not running with *iam_auth*.
+        """
+        if self._admin_key is None:
+            raise RuntimeError(f"{self!r} does not run with IAM authentication")
+        return self._admin_key
+
+    def start(self) -> None:
+        """Start the server; with *iam_auth*, then turn IAM authentication on.
+
+        :raises RuntimeError: see :meth:`DynamoServer.start`; also if IAM
+            authentication is already on in this process.
+        """
+        super().start()
+        if self.iam_auth:
+            try:
+                self._enable_iam_auth()
+            except BaseException:
+                self.stop()
+                raise
+
+    def client(self, **kwargs: Any) -> DynamoDBClient:
+        """Return a new low-level DynamoDB client pointed at this server.
+
+        As :meth:`DynamoServer.client`, but signed with :attr:`admin_key`
+        when the server runs with *iam_auth*.
+        """
+        if self._admin_key is not None:
+            kwargs.setdefault("aws_access_key_id", self._admin_key.access_key_id)
+            kwargs.setdefault(
+                "aws_secret_access_key", self._admin_key.secret_access_key
+            )
+        return super().client(**kwargs)
+
+    def iam_client(self) -> Any:
+        """Return a new boto3 IAM client of this server's moto account.
+
+        Signed with :attr:`admin_key` when the server runs with *iam_auth*.
+        Close it with ``client.close()`` when done.
+        """
+        return _new_iam_client(self.endpoint_url, self._admin_key)
+
+    def _enable_iam_auth(self) -> None:
+        from moto import settings as moto_settings
+        from moto.core import enable_iam_authentication
+
+        if not math.isinf(moto_settings.INITIAL_NO_AUTH_ACTION_COUNT):
+            raise RuntimeError(
+                "moto's IAM authentication is already on in this process"
+                " (another MotoServer(iam_auth=True) runs, or"
+                " INITIAL_NO_AUTH_ACTION_COUNT is set); it cannot be turned"
+                " on for one more server"
+            )
+        iam = _new_iam_client(self.endpoint_url)
+        try:
+            iam.create_user(UserName="admin")
+            iam.put_user_policy(
+                UserName="admin",
+                PolicyName="everything",
+                PolicyDocument=json.dumps(
+                    {
+                        "Version": "2012-10-17",
+                        "Statement": [
+                            {"Effect": "Allow", "Action": "*", "Resource": "*"}
+                        ],
+                    }
+                ),
+            )
+            created = iam.create_access_key(UserName="admin")["AccessKey"]
+        finally:
+            iam.close()
+        switch = contextlib.ExitStack()
+        switch.enter_context(enable_iam_authentication())
+        self._iam_switch = switch
+        self._admin_key = AccessKey(created["AccessKeyId"], created["SecretAccessKey"])
 
     def _launch(self) -> None:
         self._account_id = self._new_account_id()
@@ -498,6 +627,18 @@ class MotoServer(DynamoServer):
         server.stop()
         self._connections.close_all(timeout=5.0)
         self._drop_data(self._account_id)
+        if self.iam_auth:
+            self._disable_iam_auth()
+
+    def _disable_iam_auth(self) -> None:
+        """Turn IAM authentication off again, and forget the account's users."""
+        from moto.backends import get_backend
+
+        switch, self._iam_switch = self._iam_switch, None
+        if switch is not None:
+            switch.close()
+        self._admin_key = None
+        get_backend("iam").pop(self._account_id, None)
 
     @staticmethod
     def _drop_data(account_id: str) -> None:
