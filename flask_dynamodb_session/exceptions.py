@@ -67,18 +67,24 @@ class SessionBackendError(SessionError, ServiceUnavailable):
 
 
 class SessionTooLarge(SessionError):
-    """The stored item would pass DynamoDB's 400 KB item size limit.
+    """The session is too large to store; raised before any write.
 
-    Raised before any write is attempted.
+    Either its item would pass DynamoDB's 400 KB item size limit (counted
+    after compression), or its data, serialized, would pass the 16 MiB the
+    package ever inflates when reading a session back.
 
-    :param size: the item's size in bytes, by DynamoDB's sizing rules.
-    :param limit: the largest size DynamoDB accepts.
+    :param size: the size in bytes: of the item by DynamoDB's sizing rules, or
+        of the serialized data.
+    :param limit: the largest size allowed.
+    :param what: what was measured, for the message.
     """
 
-    def __init__(self, size: int, limit: int) -> None:
+    def __init__(
+        self, size: int, limit: int, *, what: str = "DynamoDB's item size limit"
+    ) -> None:
         super().__init__(
-            f"the session would be stored as an item of {size} bytes, over"
-            f" DynamoDB's limit of {limit} bytes; store less in the session"
+            f"the session would take {size} bytes, over {what} of {limit} bytes;"
+            " store less in the session"
         )
         self.size = size
         self.limit = limit

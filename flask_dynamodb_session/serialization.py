@@ -66,7 +66,9 @@ def encode(data: t.Mapping[str, t.Any]) -> bytes:
     """
     raw = _encoder.encode(_tag(dict(data), 1)).encode("utf-8", "surrogatepass")
     if len(raw) > MAX_DECODED_SIZE:
-        raise SessionTooLarge(len(raw), MAX_DECODED_SIZE)
+        raise SessionTooLarge(
+            len(raw), MAX_DECODED_SIZE, what="the limit of serialized session data"
+        )
     if len(raw) >= COMPRESS_MIN_SIZE:
         packed = zlib.compress(raw, 6)
         if len(packed) < len(raw):

@@ -53,13 +53,11 @@ def test_a_failed_call_is_sent_with_its_error_code(
     client.post("/set/user/alice")
 
     def throttle(**kwargs: t.Any) -> None:
-        raise ClientError(
-            {
-                "Error": {"Code": "ThrottlingException", "Message": "slow down"},
-                "ResponseMetadata": {"RetryAttempts": 2},
-            },
-            "GetItem",
-        )
+        response: t.Any = {
+            "Error": {"Code": "ThrottlingException", "Message": "slow down"},
+            "ResponseMetadata": {"RetryAttempts": 2},
+        }
+        raise ClientError(response, "GetItem")
 
     dynamodb.meta.events.register("before-call.dynamodb.GetItem", throttle)
     sent.clear()
