@@ -16,6 +16,7 @@ from botocore.config import Config
 from .exceptions import ConfigurationError
 
 if t.TYPE_CHECKING:
+    from botocore.config import _RetryDict
     from mypy_boto3_dynamodb import DynamoDBClient
 
     from .settings import Settings
@@ -32,20 +33,66 @@ def _user_agent() -> str:
     )
 
 
-#: The config the client gets, with ``botocore_config`` merged over it:
-#: botocore's standard retry mode (exponential back-off with jitter, retries
-#: throttling, 5xx and connection errors), bounded connect and read timeouts,
-#: a connection pool large enough for a threaded worker, and a fixed
-#: User-Agent: botocore otherwise rebuilds its own on every call, which costs
-#: about a sixth of the client CPU of a call.
+#: Seconds to wait for a connection to DynamoDB to open.
+CONNECT_TIMEOUT = 1
+#: Seconds to wait for each part of DynamoDB's answer (botocore's read
+#: timeout). DynamoDB answers an item call in milliseconds; a second is far
+#: beyond a slow but healthy call.
+READ_TIMEOUT = 1
+#: Attempts of one call, the first included: two retries.
+MAX_ATTEMPTS = 3
+
+#: The config the client gets, with ``botocore_config`` merged over it
+#: (:func:`client_config`): botocore's standard retry mode (exponential
+#: back-off with jitter, retries throttling, 5xx and connection errors),
+#: bounded connect and read timeouts, a connection pool large enough for a
+#: threaded worker, and a fixed User-Agent: botocore otherwise rebuilds its
+#: own on every call, which costs about a sixth of the client CPU of a call.
+#:
+#: How long a call can take, retries included: before retry ``n`` (1, 2)
+#: botocore's standard mode waits a random part of ``0.025 * 2 ** (n - 1)``
+#: seconds after a timeout, a connection error or a 5xx, and of
+#: ``2 ** (n - 1)`` seconds after throttling. So a DynamoDB that takes
+#: connections but never answers fails a call after 3 attempts of 1 s plus
+#: at most 0.025 + 0.05 s of back-off: about 3.1 s. The worst case, every
+#: connection taking its full second to open before the answer times out, is
+#: 3 x (1 + 1) s + 0.075 s, about 6.1 s; a call throttled to the end waits at
+#: most 1 + 2 s between its 3 attempts.
 DEFAULT_CONFIG = Config(
-    retries={"mode": "standard", "max_attempts": 3},
-    connect_timeout=2,
-    read_timeout=5,
+    retries={"mode": "standard", "total_max_attempts": MAX_ATTEMPTS},
+    connect_timeout=CONNECT_TIMEOUT,
+    read_timeout=READ_TIMEOUT,
     max_pool_connections=32,
     tcp_keepalive=True,
     user_agent=_user_agent(),
 )
+
+_ATTEMPT_KEYS = frozenset({"max_attempts", "total_max_attempts"})
+
+
+def client_config(botocore_config: Config | None) -> Config:
+    """The package's :data:`DEFAULT_CONFIG` with ``botocore_config`` over it.
+
+    Options are merged one by one, as :meth:`botocore.config.Config.merge`
+    does, and so are the keys of ``retries``: ``retries={"total_max_attempts":
+    5}`` keeps the standard retry mode. An attempt count given either way
+    replaces the default (in a botocore config ``max_attempts`` counts the
+    retries, ``total_max_attempts`` the attempts).
+
+    :param botocore_config: the ``botocore_config`` option, if any.
+    """
+    if botocore_config is None:
+        return DEFAULT_CONFIG
+    config = DEFAULT_CONFIG.merge(botocore_config)
+    retries: _RetryDict | None = getattr(botocore_config, "retries", None)
+    if retries is not None:
+        merged: _RetryDict = {"mode": "standard"}
+        if not _ATTEMPT_KEYS & set(retries):
+            merged["total_max_attempts"] = MAX_ATTEMPTS
+        merged.update(retries)
+        config = config.merge(Config(retries=merged))
+    return config
+
 
 #: Region used when an endpoint is set and nothing else names one: local
 #: servers accept any region.
@@ -70,12 +117,9 @@ def build_client(settings: Settings) -> DynamoDBClient:
                 "must be set (or AWS_REGION / AWS_DEFAULT_REGION in the environment)",
             )
         region = LOCAL_REGION
-    config = DEFAULT_CONFIG
-    if settings.botocore_config is not None:
-        config = config.merge(settings.botocore_config)
     return session.client(
         "dynamodb",
         region_name=region,
         endpoint_url=settings.endpoint_url,
-        config=config,
+        config=client_config(settings.botocore_config),
     )

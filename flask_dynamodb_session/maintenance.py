@@ -20,6 +20,7 @@ import logging
 import math
 import queue
 import random
+import re
 import threading
 import time
 import typing as t
@@ -53,6 +54,9 @@ MAX_BATCH_ATTEMPTS = 10
 BASE_BACKOFF = 0.05
 #: The TTL state of a server that has no ``DescribeTimeToLive``.
 UNSUPPORTED = "unsupported"
+#: A stored key is ``key_prefix`` followed by exactly this many lowercase hex
+#: digits (the SHA-256 digest of the session id).
+DIGEST_LENGTH = 64
 
 
 @dataclasses.dataclass(frozen=True)
@@ -182,10 +186,13 @@ def delete_expired(
 
     The table is read by a parallel Scan (``segments`` segments, each in a
     thread of its own, up to :data:`MAX_THREADS`), ``page_size`` items a page,
-    fetching only ``id`` and ``expires``. The server filters on ``expires``
-    (and on ``key_prefix``, when the store has one: apps sharing the table
-    keep their sessions) and each item is checked again here before it is
-    deleted with BatchWriteItem, 25 at a time. Items DynamoDB leaves
+    fetching only ``id`` and ``expires``. Only this store's sessions count:
+    keys that are exactly ``key_prefix`` followed by the 64 hex digits of a
+    session id's digest, so the sessions of another app sharing the table
+    are kept, even where its prefix starts with this one (``app10`` and
+    ``app1``). The server filters on ``expires``, the prefix and the key's
+    length, and each item is checked again here, hex digits included, before
+    it is deleted with BatchWriteItem, 25 at a time. Items DynamoDB leaves
     unprocessed are sent again after an exponential back-off with jitter,
     at most :data:`MAX_BATCH_ATTEMPTS` times. (BatchWriteItem takes no
     condition: a session whose expiry a request pushed back between the scan
@@ -273,6 +280,9 @@ class _Sweeper:
         self.dry_run = dry_run
         self.max_backoff = max_backoff
         self.prefix = store.settings.key_prefix
+        self.key_pattern = re.compile(
+            re.escape(self.prefix) + f"[0-9a-f]{{{DIGEST_LENGTH}}}"
+        )
         #: Counts of each page (scanned, expired, deleted); ``None`` when a
         #: segment is done.
         self.pages: queue.SimpleQueue[tuple[int, int, int] | None] = queue.SimpleQueue()
@@ -309,6 +319,10 @@ class _Sweeper:
         if self.prefix:
             condition += " AND begins_with(#i, :prefix)"
             values[":prefix"] = {"S": self.prefix}
+        if self.prefix.isascii():
+            # size() of a string: characters and bytes agree for ASCII only.
+            condition += " AND size(#i) = :length"
+            values[":length"] = {"N": str(len(self.prefix) + DIGEST_LENGTH)}
         request: ScanInputTypeDef = {
             "TableName": self.store.table,
             "ProjectionExpression": "#i, #e",
@@ -329,7 +343,7 @@ class _Sweeper:
             expires_at = decimal.Decimal(item["expires"]["N"])
         except (KeyError, TypeError, ArithmeticError):
             return False
-        return expires_at <= self.cutoff and key.startswith(self.prefix)
+        return expires_at <= self.cutoff and bool(self.key_pattern.fullmatch(key))
 
     def _delete(self, keys: list[dict[str, t.Any]]) -> int:
         for start in range(0, len(keys), BATCH_SIZE):

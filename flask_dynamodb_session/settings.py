@@ -1,23 +1,47 @@
-"""The options of SPEC section 3: keyword arguments, config keys, defaults.
+"""The interface's options: keyword arguments, config keys, defaults.
 
-Every option is read once per app, here and nowhere else, and checked: a bad
-value is a :class:`~.exceptions.ConfigurationError` naming the config key.
+Every option is a keyword argument of the interface and has a
+``SESSION_DYNAMODB_*`` config key; a keyword argument wins over the config
+key, which wins over the default. ``None`` for an option whose default is
+``None`` counts as not given. Every option is read once per app, here and
+nowhere else, and checked: a bad value is a
+:class:`~.exceptions.ConfigurationError` naming the config key.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import re
 import typing as t
 from datetime import timedelta
+
+import boto3.session
+from botocore.client import BaseClient
+from botocore.config import Config
+from botocore.exceptions import InvalidRegionError
+from botocore.utils import (
+    is_valid_endpoint_url,
+    is_valid_ipv6_endpoint_url,
+    validate_region_name,
+)
 
 from .exceptions import ConfigurationError
 
 if t.TYPE_CHECKING:
-    import boto3
-    from botocore.config import Config
     from mypy_boto3_dynamodb import DynamoDBClient
 
 BILLING_MODES = ("PROVISIONED", "PAY_PER_REQUEST")
+#: The longest ``ttl`` or ``touch_after``, in seconds: ten years of 365 days.
+#: Expiry times are epoch seconds stored as DynamoDB numbers; a lifetime
+#: beyond this is a mistake in the config, not a session.
+MAX_SECONDS = 10 * 365 * 24 * 3600
+#: The largest read or write capacity a created table is given.
+MAX_CAPACITY = 1_000_000
+#: The longest ``key_prefix``, in UTF-8 bytes: DynamoDB's limit of 2048
+#: bytes for a hash key, less the 64 hex digits of the session id's digest.
+MAX_KEY_PREFIX_BYTES = 2048 - 64
+_TABLE_NAME = re.compile(r"[A-Za-z0-9_.-]{3,255}")
+_WHOLE_NUMBER = re.compile(r"[0-9]{1,18}")
 _TRUE = ("1", "true", "yes", "on")
 _FALSE = ("0", "false", "no", "off", "")
 
@@ -75,6 +99,12 @@ CONFIG_KEYS: dict[str, str] = {
 }
 
 
+#: The options whose default is ``None``.
+_OPTIONAL = frozenset(
+    field.name for field in dataclasses.fields(Settings) if field.default is None
+)
+
+
 def check_option_names(options: t.Mapping[str, t.Any]) -> None:
     """Refuse keyword arguments that are not options.
 
@@ -92,6 +122,11 @@ def resolve(
 ) -> Settings:
     """Merge keyword options over config keys over defaults, and check them.
 
+    A config key set to ``None`` counts as not set; so does a keyword
+    argument of ``None`` for an option whose default is ``None``
+    (``region_name``, ``endpoint_url``, ``client``, ``boto3_session``,
+    ``botocore_config``).
+
     :param options: keyword arguments given to the interface.
     :param config: the app's config, or ``None`` outside an app.
     :raises ConfigurationError: naming the config key of a bad value.
@@ -99,7 +134,7 @@ def resolve(
     config = config or {}
     raw: dict[str, t.Any] = {}
     for name, key in CONFIG_KEYS.items():
-        if name in options:
+        if name in options and not (options[name] is None and name in _OPTIONAL):
             raw[name] = options[name]
         elif config.get(key) is not None:
             raw[name] = config[key]
@@ -117,40 +152,90 @@ def _text(key: str, value: t.Any) -> str:
 
 def _name(key: str, value: t.Any) -> str:
     name = _text(key, value)
-    if not 3 <= len(name) <= 255:
-        raise ConfigurationError(key, value, "must be a table name of 3 to 255 chars")
+    if not _TABLE_NAME.fullmatch(name):
+        raise ConfigurationError(
+            key,
+            value,
+            "must be a table name of 3 to 255 letters, digits, '_', '-' and '.'",
+        )
     return name
 
 
-def _optional_text(key: str, value: t.Any) -> str | None:
-    text = _text(key, value)
-    return text or None
+def _region(key: str, value: t.Any) -> str | None:
+    region = _text(key, value)
+    if not region:
+        return None
+    try:
+        validate_region_name(region)
+    except InvalidRegionError:
+        raise ConfigurationError(
+            key, value, "must be an AWS region name such as 'eu-west-1'"
+        ) from None
+    return region
+
+
+def _endpoint(key: str, value: t.Any) -> str | None:
+    url = _text(key, value) or None
+    if url is not None and not (
+        is_valid_endpoint_url(url) or is_valid_ipv6_endpoint_url(url)
+    ):
+        raise ConfigurationError(
+            key, value, "must be a URL such as 'http://127.0.0.1:8000'"
+        )
+    return url
+
+
+def _client(key: str, value: t.Any) -> t.Any:
+    if not (
+        isinstance(value, BaseClient)
+        and value.meta.service_model.service_name == "dynamodb"
+    ):
+        raise ConfigurationError(
+            key, value, "must be a low-level boto3 client of DynamoDB"
+        )
+    return value
+
+
+def _boto3_session(key: str, value: t.Any) -> boto3.session.Session:
+    if not isinstance(value, boto3.session.Session):
+        raise ConfigurationError(key, value, "must be a boto3.session.Session")
+    return value
+
+
+def _botocore_config(key: str, value: t.Any) -> Config:
+    if not isinstance(value, Config):
+        raise ConfigurationError(key, value, "must be a botocore.config.Config")
+    return value
 
 
 def _seconds(key: str, value: t.Any, *, allow_zero: bool) -> int:
-    if isinstance(value, timedelta):
-        seconds = value.total_seconds()
-    elif isinstance(value, bool):
+    seconds = _number_of_seconds(key, value)
+    if seconds != seconds:  # NaN
         raise ConfigurationError(
             key, value, "must be a number of seconds or a timedelta"
         )
-    elif isinstance(value, (int, float)):
-        seconds = float(value)
-    elif isinstance(value, str):
-        try:
-            seconds = float(value)
-        except ValueError:
-            raise ConfigurationError(
-                key, value, "must be a number of seconds or a timedelta"
-            ) from None
-    else:
-        raise ConfigurationError(
-            key, value, "must be a number of seconds or a timedelta"
-        )
-    if seconds < 0 or (seconds == 0 and not allow_zero) or seconds != seconds:
+    if seconds < 0 or (seconds == 0 and not allow_zero):
         limit = "zero or more" if allow_zero else "more than zero"
         raise ConfigurationError(key, value, f"must be {limit} seconds")
+    if seconds > MAX_SECONDS:
+        raise ConfigurationError(
+            key, value, f"must be at most 10 years ({MAX_SECONDS} seconds)"
+        )
     return int(seconds)
+
+
+def _number_of_seconds(key: str, value: t.Any) -> int | float:
+    """The seconds ``value`` stands for, unchecked; an ``int`` is kept exact."""
+    if isinstance(value, timedelta):
+        return value.total_seconds()
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            pass
+    raise ConfigurationError(key, value, "must be a number of seconds or a timedelta")
 
 
 def _lifetime(key: str, value: t.Any) -> int:
@@ -175,12 +260,15 @@ def _flag(key: str, value: t.Any) -> bool:
 
 
 def _capacity(key: str, value: t.Any) -> int:
-    try:
-        number = int(value)
-    except (TypeError, ValueError):
-        number = 0
-    if isinstance(value, bool) or number < 1 or str(number) != str(value).strip():
-        raise ConfigurationError(key, value, "must be a whole number of at least 1")
+    number = 0
+    if isinstance(value, int) and not isinstance(value, bool):
+        number = value
+    elif isinstance(value, str) and _WHOLE_NUMBER.fullmatch(value.strip()):
+        number = int(value.strip())
+    if not 1 <= number <= MAX_CAPACITY:
+        raise ConfigurationError(
+            key, value, f"must be a whole number from 1 to {MAX_CAPACITY}"
+        )
     return number
 
 
@@ -193,17 +281,26 @@ def _billing_mode(key: str, value: t.Any) -> str:
     return mode
 
 
-def _anything(key: str, value: t.Any) -> t.Any:
-    return value
+def _key_prefix(key: str, value: t.Any) -> str:
+    prefix = _text(key, value)
+    try:
+        size = len(prefix.encode("utf-8"))
+    except UnicodeEncodeError:
+        size = MAX_KEY_PREFIX_BYTES + 1
+    if size > MAX_KEY_PREFIX_BYTES:
+        raise ConfigurationError(
+            key, value, f"must be text of at most {MAX_KEY_PREFIX_BYTES} bytes in UTF-8"
+        )
+    return prefix
 
 
 _CHECKS: dict[str, t.Callable[[str, t.Any], t.Any]] = {
     "table": _name,
-    "region_name": _optional_text,
-    "endpoint_url": _optional_text,
-    "client": _anything,
-    "boto3_session": _anything,
-    "botocore_config": _anything,
+    "region_name": _region,
+    "endpoint_url": _endpoint,
+    "client": _client,
+    "boto3_session": _boto3_session,
+    "botocore_config": _botocore_config,
     "ttl": _lifetime,
     "touch_after": _interval,
     "consistent_read": _flag,
@@ -211,5 +308,5 @@ _CHECKS: dict[str, t.Callable[[str, t.Any], t.Any]] = {
     "read_capacity": _capacity,
     "write_capacity": _capacity,
     "billing_mode": _billing_mode,
-    "key_prefix": _text,
+    "key_prefix": _key_prefix,
 }

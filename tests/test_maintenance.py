@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import concurrent.futures
+import hashlib
 import itertools
 import json
 import threading
@@ -73,10 +74,16 @@ def stored_ids(client: DynamoDBClient, table: str = TABLE) -> set[str]:
     return ids
 
 
+def session_key(name: str, prefix: str = "") -> str:
+    """A stored key as the store makes one: ``prefix`` + 64 lowercase hex digits."""
+    return prefix + hashlib.sha256(name.encode()).hexdigest()
+
+
 def sessions(count: int, expires_at: int, prefix: str = "") -> list[tuple[str, int]]:
     """``count`` items expiring at ``expires_at``, with distinct ids."""
     return [
-        (f"{prefix}{expires_at}-{number:05d}", expires_at) for number in range(count)
+        (session_key(f"{expires_at}-{number:05d}", prefix), expires_at)
+        for number in range(count)
     ]
 
 
@@ -199,8 +206,11 @@ def test_reads_only_keys_and_expiry_of_expired_items(
         assert request["TotalSegments"] == 2
         assert request["ProjectionExpression"] == "#i, #e"
         assert request["ExpressionAttributeNames"] == {"#i": "id", "#e": "expires"}
-        assert request["FilterExpression"] == "#e <= :cutoff"
-        assert request["ExpressionAttributeValues"] == {":cutoff": {"N": str(NOW)}}
+        assert request["FilterExpression"] == "#e <= :cutoff AND size(#i) = :length"
+        assert request["ExpressionAttributeValues"] == {
+            ":cutoff": {"N": str(NOW)},
+            ":length": {"N": "64"},
+        }
     items = [item for page in pages for item in page["Items"]]
     assert len(items) == 3
     assert all(set(item) == {"id", "expires"} for item in items)
@@ -265,8 +275,54 @@ def test_key_prefix_keeps_other_apps_sessions(
 
     assert (sweep.scanned, sweep.expired, sweep.deleted) == (40, 10, 10)
     assert stored_ids(dynamodb) == {key for key, _ in theirs + unprefixed + live}
-    assert "begins_with(#i, :prefix)" in requests[0]["FilterExpression"]
+    assert requests[0]["FilterExpression"] == (
+        "#e <= :cutoff AND begins_with(#i, :prefix) AND size(#i) = :length"
+    )
     assert requests[0]["ExpressionAttributeValues"][":prefix"] == {"S": "app1:"}
+    assert requests[0]["ExpressionAttributeValues"][":length"] == {"N": "69"}
+
+
+def test_a_prefix_that_starts_another_keeps_its_sessions(
+    dynamodb: DynamoDBClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``app1`` is no namespace of its own: ``app10`` starts with it."""
+    serialize_calls(dynamodb, monkeypatch)
+    mine = sessions(10, NOW - 1, prefix="app1")
+    theirs = sessions(10, NOW - 1, prefix="app10")
+    write_items(dynamodb, mine + theirs)
+
+    sweep = delete_expired(make_store(dynamodb, key_prefix="app1"), now=NOW)
+
+    assert (sweep.scanned, sweep.expired, sweep.deleted) == (20, 10, 10)
+    assert stored_ids(dynamodb) == {key for key, _ in theirs}
+
+
+def test_no_prefix_keeps_prefixed_sessions(
+    dynamodb: DynamoDBClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    serialize_calls(dynamodb, monkeypatch)
+    mine = sessions(5, NOW - 1)
+    theirs = sessions(5, NOW - 1, prefix="app1:") + sessions(5, NOW - 1, prefix="a")
+    write_items(dynamodb, mine + theirs)
+
+    sweep = delete_expired(make_store(dynamodb), now=NOW)
+
+    assert (sweep.expired, sweep.deleted) == (5, 5)
+    assert stored_ids(dynamodb) == {key for key, _ in theirs}
+
+
+def test_a_non_ascii_prefix(
+    dynamodb: DynamoDBClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    serialize_calls(dynamodb, monkeypatch)
+    mine = sessions(5, NOW - 1, prefix="café:")
+    theirs = sessions(5, NOW - 1, prefix="café:x")
+    write_items(dynamodb, mine + theirs)
+
+    sweep = delete_expired(make_store(dynamodb, key_prefix="café:"), now=NOW)
+
+    assert (sweep.expired, sweep.deleted) == (5, 5)
+    assert stored_ids(dynamodb) == {key for key, _ in theirs}
 
 
 def test_checks_again_what_the_server_returns(
@@ -274,12 +330,21 @@ def test_checks_again_what_the_server_returns(
 ) -> None:
     """A server that ignores the filter deletes nothing it should keep."""
     write_items(dynamodb, sessions(5, NOW - 1))
+    expired = {"N": str(NOW - 1)}
+    digest = session_key("planted")
     planted = [
-        {"id": {"S": "live"}, "expires": {"N": str(NOW + 1)}},
-        {"id": {"S": "fractional"}, "expires": {"N": f"{NOW}.5"}},
-        {"id": {"S": "no-expiry"}},
-        {"id": {"S": "text-expiry"}, "expires": {"S": "soon"}},
-        {"id": {"S": "bad-number"}, "expires": {"N": "soon"}},
+        {"id": {"S": session_key("live")}, "expires": {"N": str(NOW + 1)}},
+        {"id": {"S": session_key("fractional")}, "expires": {"N": f"{NOW}.5"}},
+        {"id": {"S": session_key("no-expiry")}},
+        {"id": {"S": session_key("text-expiry")}, "expires": {"S": "soon"}},
+        {"id": {"S": session_key("bad-number")}, "expires": {"N": "soon"}},
+        {"id": {"S": "not-a-session"}, "expires": expired},
+        {"id": {"S": digest[:-1]}, "expires": expired},
+        {"id": {"S": digest + "0"}, "expires": expired},
+        {"id": {"S": digest.upper()}, "expires": expired},
+        {"id": {"S": digest[:-1] + "g"}, "expires": expired},
+        {"id": {"S": "x" + digest}, "expires": expired},
+        {"id": {"S": digest + "\n"}, "expires": expired},
     ]
 
     def add_items(parsed: dict[str, t.Any], **kwargs: t.Any) -> None:
@@ -305,7 +370,9 @@ def test_prefix_is_checked_again(dynamodb: DynamoDBClient) -> None:
     write_items(dynamodb, sessions(2, NOW - 1, prefix="app1:"))
 
     def add_items(parsed: dict[str, t.Any], **kwargs: t.Any) -> None:
-        parsed["Items"].append({"id": {"S": "app2:x"}, "expires": {"N": "1"}})
+        for prefix in ("app2:", "app1:x", "app1", ""):
+            key = session_key("planted", prefix)
+            parsed["Items"].append({"id": {"S": key}, "expires": {"N": "1"}})
 
     dynamodb.meta.events.register("after-call.dynamodb.Scan", add_items)
 

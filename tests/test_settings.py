@@ -9,7 +9,23 @@ import pytest
 from flask import Flask
 
 from flask_dynamodb_session import ConfigurationError, DynamoDBSessionInterface
-from flask_dynamodb_session.settings import CONFIG_KEYS, Settings, resolve
+from flask_dynamodb_session.settings import (
+    CONFIG_KEYS,
+    MAX_CAPACITY,
+    MAX_KEY_PREFIX_BYTES,
+    MAX_SECONDS,
+    Settings,
+    resolve,
+)
+
+#: The options whose default is ``None``: a keyword ``None`` means the default.
+OPTIONAL = ["region_name", "endpoint_url", "client", "boto3_session", "botocore_config"]
+
+
+def short_id(value: object) -> str:
+    """A test id that stays readable for values of thousands of characters."""
+    text = str(value)
+    return text if len(text) <= 40 else f"{text[:12]}...({len(text)} chars)"
 
 
 def test_defaults() -> None:
@@ -82,7 +98,47 @@ def test_every_option_has_a_config_key() -> None:
         ("SESSION_DYNAMODB_TABLE", "x"),
         ("SESSION_DYNAMODB_TABLE", 42),
         ("SESSION_DYNAMODB_KEY_PREFIX", 3),
+        # Values out of any sane range, or not numbers at all.
+        ("SESSION_DYNAMODB_TTL", "inf"),
+        ("SESSION_DYNAMODB_TTL", float("inf")),
+        ("SESSION_DYNAMODB_TTL", "-inf"),
+        ("SESSION_DYNAMODB_TTL", 10**400),
+        ("SESSION_DYNAMODB_TTL", "1" + "0" * 400),
+        ("SESSION_DYNAMODB_TTL", "1e40"),
+        ("SESSION_DYNAMODB_TTL", 1e40),
+        ("SESSION_DYNAMODB_TTL", MAX_SECONDS + 1),
+        ("SESSION_DYNAMODB_TTL", timedelta.max),
+        ("SESSION_DYNAMODB_TTL", float("nan")),
+        ("SESSION_DYNAMODB_TTL", "nan"),
+        ("SESSION_DYNAMODB_TOUCH_AFTER", "inf"),
+        ("SESSION_DYNAMODB_TOUCH_AFTER", 10**400),
+        ("SESSION_DYNAMODB_TOUCH_AFTER", "1e40"),
+        ("SESSION_DYNAMODB_TOUCH_AFTER", timedelta(days=3651)),
+        ("SESSION_DYNAMODB_READ_CAPACITY", 10**400),
+        ("SESSION_DYNAMODB_READ_CAPACITY", "9" * 5000),
+        ("SESSION_DYNAMODB_READ_CAPACITY", MAX_CAPACITY + 1),
+        ("SESSION_DYNAMODB_READ_CAPACITY", float("inf")),
+        ("SESSION_DYNAMODB_READ_CAPACITY", float("nan")),
+        ("SESSION_DYNAMODB_READ_CAPACITY", "1e3"),
+        ("SESSION_DYNAMODB_READ_CAPACITY", "-5"),
+        ("SESSION_DYNAMODB_WRITE_CAPACITY", True),
+        ("SESSION_DYNAMODB_WRITE_CAPACITY", "\u0665"),
+        ("SESSION_DYNAMODB_KEY_PREFIX", b"app1:"),
+        ("SESSION_DYNAMODB_KEY_PREFIX", ["app1:"]),
+        ("SESSION_DYNAMODB_KEY_PREFIX", "x" * (MAX_KEY_PREFIX_BYTES + 1)),
+        ("SESSION_DYNAMODB_KEY_PREFIX", "\u00e9" * (MAX_KEY_PREFIX_BYTES // 2 + 1)),
+        ("SESSION_DYNAMODB_KEY_PREFIX", "app\ud800:"),
+        ("SESSION_DYNAMODB_TABLE", "my sessions"),
+        ("SESSION_DYNAMODB_TABLE", "x" * 256),
+        ("SESSION_DYNAMODB_REGION", "eu west 1"),
+        ("SESSION_DYNAMODB_REGION", 5),
+        ("SESSION_DYNAMODB_ENDPOINT_URL", "localhost:8000"),
+        ("SESSION_DYNAMODB_ENDPOINT_URL", 8000),
+        ("SESSION_DYNAMODB_CLIENT", "not a client"),
+        ("SESSION_DYNAMODB_BOTO3_SESSION", "default"),
+        ("SESSION_DYNAMODB_BOTOCORE_CONFIG", {"read_timeout": 1}),
     ],
+    ids=short_id,
 )
 def test_bad_config_value_names_the_key(key: str, value: t.Any) -> None:
     with pytest.raises(ConfigurationError) as info:
@@ -90,6 +146,113 @@ def test_bad_config_value_names_the_key(key: str, value: t.Any) -> None:
     assert info.value.key == key
     assert key in str(info.value)
     assert repr(value) in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("ttl", "inf"),
+        ("ttl", 10**400),
+        ("ttl", "1e40"),
+        ("touch_after", float("inf")),
+        ("touch_after", 10**400),
+        ("touch_after", "1e40"),
+    ],
+    ids=short_id,
+)
+def test_lifetimes_past_ten_years_are_refused(name: str, value: t.Any) -> None:
+    with pytest.raises(ConfigurationError, match=r"at most 10 years") as info:
+        DynamoDBSessionInterface(**{name: value})
+    assert info.value.key == CONFIG_KEYS[name]
+
+
+@pytest.mark.parametrize("name", ["ttl", "touch_after"])
+def test_ten_years_is_allowed(name: str) -> None:
+    settings = resolve({name: timedelta(days=3650)})
+    assert getattr(settings, name) == MAX_SECONDS == 10 * 365 * 24 * 3600
+    assert getattr(resolve({name: f"{MAX_SECONDS}.0"}), name) == MAX_SECONDS
+
+
+def test_capacity_bounds() -> None:
+    settings = resolve({"read_capacity": MAX_CAPACITY, "write_capacity": " 1 "})
+    assert (settings.read_capacity, settings.write_capacity) == (MAX_CAPACITY, 1)
+
+
+def test_a_long_key_prefix_within_the_key_limit() -> None:
+    prefix = "x" * MAX_KEY_PREFIX_BYTES
+    assert resolve({"key_prefix": prefix}).key_prefix == prefix
+    assert MAX_KEY_PREFIX_BYTES + 64 == 2048
+
+
+@pytest.mark.parametrize("name", OPTIONAL)
+def test_none_is_the_default_of_an_optional_option(name: str) -> None:
+    assert getattr(resolve({name: None}), name) is None
+    DynamoDBSessionInterface(**{name: None})
+
+
+def test_none_keywords_are_accepted_together() -> None:
+    interface = DynamoDBSessionInterface(
+        endpoint_url=None,
+        region_name=None,
+        client=None,
+        boto3_session=None,
+        botocore_config=None,
+    )
+    assert interface.store.settings == Settings()
+
+
+def test_a_none_keyword_leaves_the_config_key_in_force() -> None:
+    config = {
+        "SESSION_DYNAMODB_ENDPOINT_URL": "http://127.0.0.1:8000",
+        "SESSION_DYNAMODB_REGION": "eu-west-1",
+    }
+    settings = resolve({"endpoint_url": None, "region_name": None}, config)
+    assert settings.endpoint_url == "http://127.0.0.1:8000"
+    assert settings.region_name == "eu-west-1"
+
+
+def test_none_is_no_value_for_an_option_with_a_default() -> None:
+    with pytest.raises(ConfigurationError, match="SESSION_DYNAMODB_TTL"):
+        DynamoDBSessionInterface(ttl=None)
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "expected"),
+    [
+        ("region_name", "", None),
+        ("endpoint_url", "", None),
+        ("endpoint_url", "http://[::1]:8000", "http://[::1]:8000"),
+        ("endpoint_url", "https://dynamodb.eu-west-1.amazonaws.com", None),
+        ("table", "my-app.sessions_v2", None),
+        ("key_prefix", "\u00e9" * (MAX_KEY_PREFIX_BYTES // 2), None),
+    ],
+)
+def test_good_values_pass(name: str, value: t.Any, expected: t.Any) -> None:
+    assert getattr(resolve({name: value}), name) == (
+        value if expected is None and value else expected
+    )
+
+
+def test_the_optional_objects_are_type_checked() -> None:
+    import boto3
+    from botocore.config import Config
+
+    session = boto3.session.Session(region_name="eu-west-1")
+    client = session.client("dynamodb")
+    config = Config(read_timeout=3)
+    settings = resolve(
+        {"client": client, "boto3_session": session, "botocore_config": config}
+    )
+    assert settings.client is client
+    assert settings.boto3_session is session
+    assert settings.botocore_config is config
+    other = session.client("s3")
+    with pytest.raises(ConfigurationError, match="SESSION_DYNAMODB_CLIENT"):
+        resolve({"client": other})
+    with pytest.raises(ConfigurationError, match="SESSION_DYNAMODB_CLIENT"):
+        resolve({"client": session.resource("dynamodb")})
+    client.close()
+    other.close()
 
 
 def test_bad_keyword_value_is_refused_at_construction() -> None:
@@ -149,19 +312,6 @@ def test_endpoint_without_region_uses_a_local_region(
     client = interface.store.client
     assert client.meta.region_name == "us-east-1"
     assert client.meta.endpoint_url == "http://127.0.0.1:9"
-
-
-def test_client_has_standard_retries_and_timeouts() -> None:
-    from botocore.config import Config
-
-    interface = DynamoDBSessionInterface(
-        region_name="eu-west-1", botocore_config=Config(read_timeout=1)
-    )
-    config = vars(interface.store.client.meta.config)
-    assert config["retries"] == {"mode": "standard", "total_max_attempts": 4}
-    assert config["connect_timeout"] == 2
-    assert config["read_timeout"] == 1
-    assert config["user_agent"].startswith("flask-dynamodb-session/")
 
 
 def test_one_client_per_interface() -> None:
