@@ -24,6 +24,7 @@ from test_maintenance import (
     NOW,
     fail,
     serialize_calls,
+    session_key,
     sessions,
     stored_ids,
     write_items,
@@ -503,7 +504,7 @@ def test_delete_expired_nothing_to_do(app: Flask) -> None:
 
 @one_form
 def test_delete_expired_one_of_one(app: Flask, dynamodb: DynamoDBClient) -> None:
-    write_items(dynamodb, [("only", int(time.time()) - 5)])
+    write_items(dynamodb, [(session_key("only"), int(time.time()) - 5)])
     result = invoke(app, "delete-expired")
     assert result.stdout == (
         "Deleted 1 expired session from table 'sessions' (1 item scanned).\n"

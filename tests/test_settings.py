@@ -314,13 +314,16 @@ def test_endpoint_without_region_uses_a_local_region(
     assert client.meta.endpoint_url == "http://127.0.0.1:9"
 
 
-def test_one_client_per_interface() -> None:
+def test_one_client_per_app_and_one_outside_apps() -> None:
     interface = DynamoDBSessionInterface(region_name="eu-west-1")
     app = Flask(__name__)
     with app.app_context():
         first = interface.store.client
-    assert interface.store.client is first
+    with app.app_context():
+        assert interface.store.client is first
     assert interface.store_for(app).client is first
+    detached = interface.store.client
+    assert interface.store.client is detached
 
 
 def test_client_is_built_once_under_threads(monkeypatch: pytest.MonkeyPatch) -> None:
