@@ -27,7 +27,6 @@ from flask import current_app
 from flask.cli import AppGroup
 
 from .exceptions import SessionError
-from .extension import EXTENSION_KEY
 from .interface import DynamoDBSessionInterface
 from .maintenance import (
     UNSUPPORTED,
@@ -57,14 +56,15 @@ def session_store(app: Flask, table: str | None = None) -> SessionStore:
     """The store of ``app``'s sessions, optionally pointed at another table.
 
     The app's session interface is used if it is a
-    :class:`.DynamoDBSessionInterface` (or the extension's one); otherwise one
-    is built from the app's config keys.
+    :class:`.DynamoDBSessionInterface` (else one registered in
+    ``app.extensions``, as the extension does); otherwise one is built from the
+    app's config keys.
 
     :param app: the Flask app.
     :param table: a table name overriding the configured one.
     :raises ConfigurationError: a config key has a bad value.
     """
-    for candidate in (app.session_interface, app.extensions.get(EXTENSION_KEY)):
+    for candidate in (app.session_interface, *app.extensions.values()):
         if isinstance(candidate, DynamoDBSessionInterface):
             interface = candidate
             break

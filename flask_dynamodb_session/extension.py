@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typing as t
 
+from .cli import dynamo_session
 from .interface import DynamoDBSessionInterface
 
 if t.TYPE_CHECKING:
@@ -59,7 +60,5 @@ class DynamoDBSession:
         self.interface.get_signer(app)
         app.session_interface = self.interface
         app.extensions[EXTENSION_KEY] = self.interface
-        from .cli import dynamo_session
-
         if "dynamo-session" not in app.cli.commands:
             app.cli.add_command(dynamo_session)

@@ -1,7 +1,7 @@
 """Looking after the session table outside a request.
 
 The plain functions behind ``flask dynamo-session status`` and
-``delete-expired``. They take a :class:`~.store.SessionStore` and make every
+``delete-expired``. They take a :class:`~.items.ItemStore` and make every
 DynamoDB call through it, so a failure arrives as the package's own
 :class:`~.exceptions.SessionBackendError` or
 :class:`~.exceptions.ConfigurationError`.
@@ -38,7 +38,7 @@ if t.TYPE_CHECKING:
         WriteRequestTypeDef,
     )
 
-    from .store import SessionStore
+    from .items import ItemStore
 
 logger = logging.getLogger(__name__)
 
@@ -116,7 +116,7 @@ class TableStatus:
         return self.ttl in ("ENABLED", "ENABLING") and self.ttl_attribute == "expires"
 
 
-def table_status(store: SessionStore) -> TableStatus:
+def table_status(store: ItemStore) -> TableStatus:
     """Read the table's state: one DescribeTable and one DescribeTimeToLive.
 
     :param store: the session store whose table to describe.
@@ -142,7 +142,7 @@ def table_status(store: SessionStore) -> TableStatus:
     )
 
 
-def approximate_item_count(store: SessionStore) -> int:
+def approximate_item_count(store: ItemStore) -> int:
     """The table's item count as DynamoDB last counted it: one DescribeTable.
 
     :raises SessionBackendError: the table is missing, or DynamoDB failed.
@@ -153,7 +153,7 @@ def approximate_item_count(store: SessionStore) -> int:
     return table.get("ItemCount", 0)
 
 
-def _ttl_state(store: SessionStore) -> tuple[str, str | None]:
+def _ttl_state(store: ItemStore) -> tuple[str, str | None]:
     try:
         response = store._call(
             "DescribeTimeToLive",
@@ -173,7 +173,7 @@ def _ttl_state(store: SessionStore) -> tuple[str, str | None]:
 
 
 def delete_expired(
-    store: SessionStore,
+    store: ItemStore,
     *,
     segments: int = 4,
     page_size: int = PAGE_SIZE,
@@ -266,7 +266,7 @@ class _Sweeper:
 
     def __init__(
         self,
-        store: SessionStore,
+        store: ItemStore,
         cutoff: int,
         segments: int,
         page_size: int,

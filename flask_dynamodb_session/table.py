@@ -14,7 +14,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from .exceptions import SessionBackendError, error_code
 
 if t.TYPE_CHECKING:
-    from .store import SessionStore
+    from .items import ItemStore
 
 #: Error codes that mean "this server has no such operation".
 UNSUPPORTED_CODES = frozenset({"UnknownOperationException", "UnsupportedOperation"})
@@ -32,7 +32,7 @@ class TableSetup:
 
 
 def create_table(
-    store: SessionStore,
+    store: ItemStore,
     *,
     read_capacity: int | None = None,
     write_capacity: int | None = None,
@@ -82,7 +82,7 @@ def create_table(
 
 
 def wait_until_active(
-    store: SessionStore, *, delay: int = 1, max_attempts: int = 300
+    store: ItemStore, *, delay: int = 1, max_attempts: int = 300
 ) -> None:
     """Poll DescribeTable until the table is ``ACTIVE``.
 
@@ -101,7 +101,7 @@ def wait_until_active(
         ) from exc
 
 
-def enable_ttl(store: SessionStore) -> str:
+def enable_ttl(store: ItemStore) -> str:
     """Turn on TTL on ``expires``.
 
     :return: ``"enabled"``, ``"already enabled"``, or ``"unsupported"`` for a

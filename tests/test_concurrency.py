@@ -9,8 +9,8 @@ from conftest import TABLE
 from flask import Flask, Response
 
 from flask_dynamodb_session import DynamoDBSessionInterface
+from flask_dynamodb_session.items import MAX_SAVE_ATTEMPTS
 from flask_dynamodb_session.session import ServerSideSession
-from flask_dynamodb_session.store import MAX_SAVE_ATTEMPTS
 
 if t.TYPE_CHECKING:
     from conftest import CallCounter

@@ -9,8 +9,8 @@ import typing as t
 import pytest
 
 from flask_dynamodb_session import serialization
+from flask_dynamodb_session.items import Record
 from flask_dynamodb_session.session import ServerSideSession
-from flask_dynamodb_session.store import Record
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterator

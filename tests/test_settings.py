@@ -330,7 +330,7 @@ def test_client_is_built_once_under_threads(monkeypatch: pytest.MonkeyPatch) -> 
     import threading
 
     from flask_dynamodb_session import client as client_module
-    from flask_dynamodb_session import store as store_module
+    from flask_dynamodb_session import items as store_module
 
     built: list[object] = []
     real_build = client_module.build_client

@@ -12,13 +12,9 @@ from freezegun import freeze_time
 from servers import DynaliteServer
 
 from flask_dynamodb_session import SessionTooLarge, serialization
+from flask_dynamodb_session.items import MAX_ITEM_SIZE, item_size, number_size
 from flask_dynamodb_session.settings import Settings
-from flask_dynamodb_session.store import (
-    MAX_ITEM_SIZE,
-    SessionStore,
-    item_size,
-    number_size,
-)
+from flask_dynamodb_session.store import SessionStore
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterator

@@ -1,0 +1,632 @@
+"""The session items: every read and write of a session lives here.
+
+The item store knows nothing of Flask. It turns a session id into the stored key
+(``key_prefix`` + SHA-256 of the id, so a leaked table gives no working
+cookie), a session dict into an item and back, and a DynamoDB failure into a
+:class:`~.exceptions.SessionBackendError`.
+
+An item has these attributes:
+
+``id`` (S)
+    the hash key: ``key_prefix`` + hex SHA-256 of the session id.
+``data`` (B)
+    the encoded session (:mod:`.serialization`).
+``expires`` (N)
+    Unix epoch seconds, an integer; the table's TTL attribute. Checked on
+    every read, since TTL deletion lags by up to days.
+``version`` (N)
+    raised by one on every data write; conditional writes compare it.
+``written`` (N)
+    Unix epoch seconds of the last write, for ``touch_after``.
+
+The IAM permissions the running app needs on the table: ``GetItem``,
+``PutItem``, ``UpdateItem``, ``DeleteItem`` (plus ``CreateTable``,
+``DescribeTable`` and ``UpdateTimeToLive`` with ``auto_create``, see
+:mod:`.table`). The table's life and sweeps are not here: :mod:`.table` and
+:mod:`.maintenance` use an item store, and :class:`.store.SessionStore` puts
+them together.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import logging
+import random
+import threading
+import time
+import typing as t
+from datetime import timedelta
+
+from botocore.exceptions import BotoCoreError, ClientError, NoRegionError
+
+from . import serialization
+from .client import build_client
+from .exceptions import (
+    ConfigurationError,
+    SessionBackendError,
+    SessionTooLarge,
+    error_code,
+)
+from .signals import dynamodb_called
+
+if t.TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_dynamodb.type_defs import AttributeValueTypeDef
+
+    from .settings import Settings
+
+logger = logging.getLogger(__name__)
+
+_T = t.TypeVar("_T")
+Item = t.Mapping[str, "AttributeValueTypeDef"]
+
+#: DynamoDB's item size limit, in bytes.
+MAX_ITEM_SIZE = 400 * 1024
+#: How many times a save re-reads and re-applies its changes after losing a
+#: version race before it gives up with a :class:`SessionBackendError`.
+MAX_SAVE_ATTEMPTS = 16
+
+_NAMES = {"#d": "data", "#e": "expires", "#w": "written", "#v": "version"}
+_SAVE_EXPRESSION = "SET #d = :d, #e = :e, #w = :w ADD #v :one"
+_ONE: AttributeValueTypeDef = {"N": "1"}
+#: The item is still there at version ``:v``. An item written without a
+#: version (by hand, or by another tool) is at version 0.
+_AT_VERSION = "#v = :v"
+_AT_NO_VERSION = "attribute_exists(id) AND (attribute_not_exists(#v) OR #v = :v)"
+
+
+@dataclasses.dataclass(frozen=True)
+class Record:
+    """A session as the table holds it."""
+
+    #: The session's contents.
+    data: dict[str, t.Any]
+    #: The version the data was read at.
+    version: int
+    #: Unix epoch seconds after which the session is gone.
+    expires_at: int
+    #: Unix epoch seconds of the last write.
+    written_at: int
+    #: The stored bytes ``data`` was decoded from.
+    payload: bytes = dataclasses.field(repr=False, default=b"")
+
+
+def seconds(value: int | float | timedelta) -> int:
+    """Whole seconds of a lifetime given as a number or a timedelta."""
+    if isinstance(value, timedelta):
+        return int(value.total_seconds())
+    return int(value)
+
+
+def number_size(value: int) -> int:
+    """Bytes DynamoDB counts for a number, rounded up.
+
+    One byte per two significant digits plus one; DynamoDB's storage format
+    can take one byte more, depending on the exponent, so that is counted too.
+    """
+    digits = str(abs(value)).rstrip("0") or "0"
+    return (len(digits) + 1) // 2 + 2 + (value < 0)
+
+
+def item_size(key: str, payload: bytes, *numbers: int) -> int:
+    """Size of a session item by DynamoDB's rules: names plus values, in bytes."""
+    names = len("id") + len("data") + len("expires") + len("written") + len("version")
+    return (
+        names
+        + len(key.encode("utf-8"))
+        + len(payload)
+        + sum(number_size(number) for number in numbers)
+    )
+
+
+class ItemStore:
+    """Reads and writes the session items of one DynamoDB table.
+
+    The boto3 client is built on first use, once, under a lock; constructing
+    a store makes no network call.
+
+    :param settings: the resolved options (table, client, prefix, ...).
+    """
+
+    def __init__(self, settings: Settings) -> None:
+        #: The options this store was built with.
+        self.settings = settings
+        self._client: DynamoDBClient | None = settings.client
+        self._lock = threading.RLock()
+        #: ``auto_create`` has made sure the table exists.
+        self.table_ready = False
+
+    @property
+    def client(self) -> DynamoDBClient:
+        """The low-level boto3 client, built on first use."""
+        client = self._client
+        if client is None:
+            with self._lock:
+                if self._client is None:
+                    self._client = build_client(self.settings)
+                client = self._client
+        return client
+
+    @property
+    def table(self) -> str:
+        """The table name."""
+        return self.settings.table
+
+    def key(self, sid: str) -> str:
+        """The stored hash key of a session id."""
+        digest = hashlib.sha256(sid.encode("utf-8")).hexdigest()
+        return self.settings.key_prefix + digest
+
+    # -- the request path ---------------------------------------------------
+
+    def load(self, sid: str, *, consistent: bool | None = None) -> Record | None:
+        """Read a session: one GetItem.
+
+        :param sid: the session id.
+        :param consistent: strongly consistent read; defaults to the
+            ``consistent_read`` option.
+        :return: ``None`` for a missing, expired or undecodable session.
+        """
+        if consistent is None:
+            consistent = self.settings.consistent_read
+        return self._read(self.key(sid), consistent)
+
+    def create(self, sid: str, data: t.Mapping[str, t.Any], lifetime: int) -> bool:
+        """Store a new session, if the id is unused: one PutItem.
+
+        :return: ``False`` if an item with that id exists already.
+        :raises SessionTooLarge: before writing.
+        """
+        key = self.key(sid)
+        payload = serialization.encode(data)
+        now = int(time.time())
+        item = self._item(key, payload, now + lifetime, now, 1)
+        try:
+            self._call(
+                "PutItem",
+                self.client.put_item,
+                TableName=self.table,
+                Item=item,
+                ConditionExpression="attribute_not_exists(id)",
+            )
+        except ClientError as exc:
+            if error_code(exc) == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    def save(
+        self,
+        sid: str,
+        data: t.Mapping[str, t.Any],
+        *,
+        version: int,
+        changed: t.Collection[str],
+        removed: t.Collection[str],
+        lifetime: int,
+    ) -> bool:
+        """Write a changed session read at ``version``: one UpdateItem.
+
+        The write succeeds only if the item still exists at ``version``. On a
+        conflict the item is re-read (strongly consistent), the keys this
+        request ``changed`` and ``removed`` are applied to it again and the
+        write is retried, at most :data:`MAX_SAVE_ATTEMPTS` times; from the
+        second conflict on, after a random pause that grows with each one.
+
+        :return: ``False`` if the session was deleted meanwhile (nothing is
+            written then: a logout is never undone).
+        :raises SessionTooLarge: before writing.
+        :raises SessionBackendError: DynamoDB failed, or the races never ended.
+        """
+        key = self.key(sid)
+        for attempt in range(MAX_SAVE_ATTEMPTS):
+            current = self._conditional_update(key, data, version, lifetime)
+            if current is None:
+                return True
+            if current is not _GONE and attempt:
+                # Lost again: back off, then merge into a fresh read. Pausing
+                # between the read and the write would only let more writes in.
+                time.sleep(random.uniform(0, min(0.1, 0.002 * 2**attempt)))
+                current = self.load(sid, consistent=True) or _GONE
+            if current is _GONE:
+                return False
+            assert isinstance(current, Record)
+            logger.debug("session changed meanwhile, merging (attempt %d)", attempt + 1)
+            data = merge(current.data, data, changed, removed)
+            version = current.version
+        raise SessionBackendError(
+            "the session was changed by too many concurrent requests",
+            operation="UpdateItem",
+        )
+
+    def supersede(
+        self,
+        old_sid: str,
+        new_sid: str,
+        data: t.Mapping[str, t.Any],
+        *,
+        version: int,
+        changed: t.Collection[str],
+        removed: t.Collection[str],
+        lifetime: int,
+    ) -> bool:
+        """Retire ``old_sid`` in favour of ``new_sid``, already created with ``data``.
+
+        The old item is deleted only if it is still at ``version``: one
+        DeleteItem. If another request changed it meanwhile, that change is
+        merged into the new item (this request's ``changed`` and ``removed``
+        keys applied over it, as :meth:`save` does) and the delete retried. If
+        the old item is gone (logged out meanwhile), the new one is deleted
+        too, so a logout is never undone.
+
+        :return: ``False`` if the session was logged out meanwhile.
+        :raises SessionBackendError: DynamoDB failed, or the races never ended.
+        """
+        old_key, new_key = self.key(old_sid), self.key(new_sid)
+        new_version = 1
+        for attempt in range(MAX_SAVE_ATTEMPTS):
+            current = self._conditional_delete(old_key, version)
+            if current is None:
+                return True
+            if current is _GONE:
+                break
+            assert isinstance(current, Record)
+            if attempt:
+                time.sleep(random.uniform(0, min(0.1, 0.002 * 2**attempt)))
+            logger.debug("the replaced session changed meanwhile, merging")
+            data = merge(current.data, data, changed, removed)
+            version = current.version
+            if (
+                self._conditional_update(new_key, data, new_version, lifetime)
+                is not None
+            ):
+                break  # nobody else knows the new id: deleted by an admin
+            new_version += 1
+        else:
+            raise SessionBackendError(
+                "the session was changed by too many concurrent requests",
+                operation="DeleteItem",
+            )
+        self._delete_key(new_key)
+        return False
+
+    def touch(self, sid: str, lifetime: int) -> bool:
+        """Push an existing session's expiry: one UpdateItem.
+
+        :return: ``False`` if the session no longer exists.
+        """
+        now = int(time.time())
+        try:
+            self._call(
+                "UpdateItem",
+                self.client.update_item,
+                TableName=self.table,
+                Key={"id": {"S": self.key(sid)}},
+                UpdateExpression="SET #e = :e, #w = :w",
+                ConditionExpression="attribute_exists(id)",
+                ExpressionAttributeNames={"#e": "expires", "#w": "written"},
+                ExpressionAttributeValues={
+                    ":e": {"N": str(now + lifetime)},
+                    ":w": {"N": str(now)},
+                },
+            )
+        except ClientError as exc:
+            if error_code(exc) == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    # -- outside a request --------------------------------------------------
+
+    def get(self, sid: str) -> dict[str, t.Any] | None:
+        """The contents of a session, or ``None`` if it is missing or expired.
+
+        :param sid: the session id (``session.sid``).
+        """
+        record = self.load(sid)
+        return None if record is None else record.data
+
+    def set(
+        self,
+        sid: str,
+        data: t.Mapping[str, t.Any],
+        lifetime: int | float | timedelta | None = None,
+    ) -> None:
+        """Store a session's contents, replacing what is there.
+
+        :param sid: the session id.
+        :param data: the new contents.
+        :param lifetime: seconds or a timedelta; defaults to the ``ttl`` option.
+        :raises SessionTooLarge: before writing.
+        """
+        duration = self.settings.ttl if lifetime is None else seconds(lifetime)
+        if duration <= 0:
+            raise ValueError("lifetime must be positive")
+        key = self.key(sid)
+        payload = serialization.encode(data)
+        now = int(time.time())
+        self._check_size(key, payload, now + duration, now, _MAX_VERSION)
+        self._call(
+            "UpdateItem",
+            self.client.update_item,
+            TableName=self.table,
+            Key={"id": {"S": key}},
+            UpdateExpression=_SAVE_EXPRESSION,
+            ExpressionAttributeNames=_NAMES,
+            ExpressionAttributeValues=_values(payload, now + duration, now),
+        )
+
+    def delete(self, sid: str) -> None:
+        """Delete a session ("log this session out everywhere"): one DeleteItem.
+
+        A missing session is no error.
+
+        :param sid: the session id.
+        """
+        self._delete_key(self.key(sid))
+
+    def close(self) -> None:
+        """Close the client this store built (a client given to it stays open)."""
+        with self._lock:
+            client, self._client = self._client, self.settings.client
+        if client is not None and client is not self.settings.client:
+            client.close()
+
+    # -- helpers ------------------------------------------------------------
+
+    def _delete_key(self, key: str) -> None:
+        self._call(
+            "DeleteItem",
+            self.client.delete_item,
+            TableName=self.table,
+            Key={"id": {"S": key}},
+        )
+
+    def _conditional_update(
+        self, key: str, data: t.Mapping[str, t.Any], version: int, lifetime: int
+    ) -> Record | object | None:
+        """One conditional write; ``None`` on success, else what is stored."""
+        payload = serialization.encode(data)
+        now = int(time.time())
+        self._check_size(key, payload, now + lifetime, now, version + 1)
+        values = _values(payload, now + lifetime, now)
+        values[":v"] = {"N": str(version)}
+        try:
+            self._call(
+                "UpdateItem",
+                self.client.update_item,
+                TableName=self.table,
+                Key={"id": {"S": key}},
+                UpdateExpression=_SAVE_EXPRESSION,
+                ConditionExpression=_AT_VERSION if version else _AT_NO_VERSION,
+                ExpressionAttributeNames=_NAMES,
+                ExpressionAttributeValues=values,
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+        except ClientError as exc:
+            return self._conflict(key, exc)
+        return None
+
+    def _conditional_delete(self, key: str, version: int) -> Record | object | None:
+        """Delete an item still at ``version``.
+
+        :return: ``None`` on success, else what is stored now.
+        """
+        try:
+            self._call(
+                "DeleteItem",
+                self.client.delete_item,
+                TableName=self.table,
+                Key={"id": {"S": key}},
+                ConditionExpression=_AT_VERSION if version else _AT_NO_VERSION,
+                ExpressionAttributeNames={"#v": "version"},
+                ExpressionAttributeValues={":v": {"N": str(version)}},
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+        except ClientError as exc:
+            return self._conflict(key, exc)
+        return None
+
+    def _conflict(self, key: str, exc: ClientError) -> Record | object:
+        """What is stored now, after a condition failure; ``_GONE`` if nothing."""
+        if error_code(exc) != "ConditionalCheckFailedException":
+            raise exc
+        item = t.cast("Item | None", exc.response.get("Item"))
+        if item is None:  # a server that does not return it: read it
+            record = self._read(key, consistent=True)
+        else:
+            record = self._record(item)
+        if record is None:
+            logger.info("the session was deleted meanwhile; its changes are dropped")
+            return _GONE
+        return record
+
+    def _read(self, key: str, consistent: bool) -> Record | None:
+        """One GetItem of a stored key; ``None`` if missing, expired or corrupt."""
+        response = self._call(
+            "GetItem",
+            self.client.get_item,
+            TableName=self.table,
+            Key={"id": {"S": key}},
+            ConsistentRead=consistent,
+        )
+        item = response.get("Item")
+        return None if item is None else self._record(item)
+
+    def _record(self, item: Item) -> Record | None:
+        try:
+            expires_at = int(item["expires"]["N"])
+            version = int(item.get("version", {"N": "0"})["N"])
+            written_at = int(item.get("written", {"N": "0"})["N"])
+            payload = item["data"]["B"]
+        except (KeyError, ValueError) as exc:
+            logger.warning(
+                "ignoring a malformed session item in %s: %r", self.table, exc
+            )
+            return None
+        if expires_at <= time.time():
+            logger.debug("the session has expired")
+            return None
+        try:
+            payload = bytes(payload)
+            data = serialization.decode(payload)
+        except serialization.DecodeError as exc:
+            logger.warning(
+                "ignoring undecodable session data in %s: %s", self.table, exc
+            )
+            return None
+        return Record(data, version, expires_at, written_at, payload)
+
+    def _item(
+        self, key: str, payload: bytes, expires_at: int, written_at: int, version: int
+    ) -> dict[str, AttributeValueTypeDef]:
+        self._check_size(key, payload, expires_at, written_at, version)
+        return {
+            "id": {"S": key},
+            "data": {"B": payload},
+            "expires": {"N": str(expires_at)},
+            "written": {"N": str(written_at)},
+            "version": {"N": str(version)},
+        }
+
+    def _check_size(self, key: str, payload: bytes, *numbers: int) -> None:
+        size = item_size(key, payload, *numbers)
+        if size > MAX_ITEM_SIZE:
+            raise SessionTooLarge(size, MAX_ITEM_SIZE)
+
+    def _call(
+        self,
+        operation: str,
+        method: t.Callable[..., _T],
+        *,
+        passthrough: t.Collection[str] = (),
+        **kwargs: t.Any,
+    ) -> _T:
+        """Call DynamoDB, translating failures into the package's errors.
+
+        A condition failure, a validation error (a bug, not an outage) and the
+        error codes in ``passthrough`` propagate unchanged as ``ClientError``;
+        a missing table is created first with ``auto_create``.
+        """
+        try:
+            if operation in ITEM_OPERATIONS and dynamodb_called.receivers:
+                return self._observed(operation, method, kwargs)
+            return method(**kwargs)
+        except ClientError as exc:
+            code = error_code(exc)
+            if code in _PASSTHROUGH or code in passthrough:
+                raise
+            if (
+                code == "ResourceNotFoundException"
+                and self._may_create(operation)
+                and self._create_missing_table()
+            ):
+                return self._call(operation, method, passthrough=passthrough, **kwargs)
+            raise SessionBackendError(
+                _describe(operation, code, self.table), operation=operation
+            ) from exc
+        except NoRegionError as exc:
+            raise ConfigurationError(
+                "SESSION_DYNAMODB_REGION", None, "must be set"
+            ) from exc
+        except BotoCoreError as exc:
+            raise SessionBackendError(
+                f"DynamoDB {operation} failed: {exc}", operation=operation
+            ) from exc
+
+    def _observed(
+        self, operation: str, method: t.Callable[..., _T], kwargs: dict[str, t.Any]
+    ) -> _T:
+        """Make one call and send :data:`.signals.dynamodb_called` about it."""
+        started = time.perf_counter()
+        error: str | None = None
+        metadata: t.Mapping[str, t.Any] = {}
+        try:
+            response = method(**kwargs)
+            metadata = t.cast("dict[str, t.Any]", response).get("ResponseMetadata", {})
+            return response
+        except ClientError as exc:
+            error = error_code(exc) or "ClientError"
+            metadata = exc.response.get("ResponseMetadata", {})
+            raise
+        except BotoCoreError as exc:
+            error = type(exc).__name__
+            metadata = {"RetryAttempts": getattr(exc, "retry_attempts", None)}
+            raise
+        finally:
+            retries = metadata.get("RetryAttempts")
+            if retries is None:  # botocore tells nothing after connection errors
+                retries = self._max_attempts() - 1
+            dynamodb_called.send(
+                self,
+                operation=operation,
+                table=self.table,
+                duration=time.perf_counter() - started,
+                attempts=int(retries) + 1,
+                error=error,
+            )
+
+    def _max_attempts(self) -> int:
+        retries = getattr(self.client.meta.config, "retries", None) or {}
+        return int(retries.get("total_max_attempts", 1))
+
+    def _create_missing_table(self) -> bool:
+        """Create the missing table (``auto_create``); ``True`` if it now exists.
+
+        An item store only reads and writes items: it cannot, and says so.
+        :class:`.store.SessionStore`, which knows the table's life, can.
+        """
+        return False
+
+    def _may_create(self, operation: str) -> bool:
+        return (
+            self.settings.auto_create
+            and not self.table_ready
+            and operation in ITEM_OPERATIONS
+        )
+
+
+_GONE = object()
+#: The calls of the request path.
+ITEM_OPERATIONS = frozenset({"GetItem", "PutItem", "UpdateItem", "DeleteItem"})
+#: The largest version :meth:`SessionStore.set` sizes for: it does not read
+#: the version it raises.
+_MAX_VERSION = 2**53
+_PASSTHROUGH = frozenset({"ConditionalCheckFailedException", "ValidationException"})
+
+
+def merge(
+    stored: t.Mapping[str, t.Any],
+    mine: t.Mapping[str, t.Any],
+    changed: t.Collection[str],
+    removed: t.Collection[str],
+) -> dict[str, t.Any]:
+    """Re-apply one request's key-level changes over what is stored now."""
+    merged = dict(stored)
+    for name in removed:
+        merged.pop(name, None)
+    for name in changed:
+        if name in mine:
+            merged[name] = mine[name]
+    return merged
+
+
+def _values(
+    payload: bytes, expires_at: int, written_at: int
+) -> dict[str, AttributeValueTypeDef]:
+    return {
+        ":d": {"B": payload},
+        ":e": {"N": str(expires_at)},
+        ":w": {"N": str(written_at)},
+        ":one": _ONE,
+    }
+
+
+def _describe(operation: str, code: str, table: str) -> str:
+    if code == "ResourceNotFoundException":
+        return (
+            f"the session table {table!r} does not exist; create it with"
+            " `flask dynamo-session create-table` or set SESSION_DYNAMODB_AUTO_CREATE"
+        )
+    return f"DynamoDB {operation} failed: {code or 'unknown error'}"
