@@ -1,0 +1,323 @@
+"""The lean DynamoDB client: item calls without botocore's per-call overhead.
+
+:class:`LeanClient` sends ``GetItem``, ``PutItem``, ``UpdateItem`` and
+``DeleteItem`` as signed HTTP requests of its own (:mod:`.signing` over
+:mod:`.connection`) and spends a small fraction of the CPU a boto3 call
+does. It takes what boto3's low-level client takes (the same keyword
+arguments, binary values as ``bytes``) and answers as it does: the same
+response dicts (``bytes`` for ``B``, ``ResponseMetadata`` with
+``RetryAttempts``, ``ConsumedCapacity`` when asked), the same ``ClientError``
+subclasses with the same error codes and fields (the stored ``Item`` of a
+condition failure), the same botocore exceptions for connection failures and
+missing credentials.
+
+:func:`lean_client_for` builds one from a ready boto3 client, with the
+settings that client resolved (:mod:`.boto3_settings` says which, and which
+settings keep the calls on boto3). Retries are decided by botocore's own
+retry handler of the client's mode: the same retryable errors (throttling
+and transient codes, 5xx, connection errors, read timeouts, ``x-amz-crc32``
+mismatches), attempt count, jittered back-off honouring
+``x-amz-retry-after``, and retry quota. Error answers are parsed by
+botocore's own parser; only successful answers take the fast path.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import time
+import typing as t
+import zlib
+
+from botocore.exceptions import ConnectionError, HTTPClientError, NoCredentialsError
+from botocore.parsers import create_parser
+
+from .boto3_settings import LeanSettings, resolve
+from .connection import ConnectionPool, Response
+from .signing import CONTENT_TYPE, Signer, amz_date, host_header
+
+if t.TYPE_CHECKING:
+    from botocore.model import OperationModel
+
+logger = logging.getLogger(__name__)
+
+#: The operations a :class:`LeanClient` sends.
+OPERATIONS = ("GetItem", "PutItem", "UpdateItem", "DeleteItem")
+
+_NO_CONTEXT: dict[str, t.Any] = {}
+_decode = json.JSONDecoder().decode
+_ATTRIBUTE_MAPS = ("Item", "Attributes")
+
+
+class LeanClient:
+    """DynamoDB's four item calls over signed HTTP, answering like boto3.
+
+    Build one with :func:`lean_client_for` (or :meth:`from_boto3`); it is
+    safe to share between threads.
+
+    :param settings: what the boto3 client it stands in for resolved.
+    """
+
+    def __init__(self, settings: LeanSettings) -> None:
+        #: The kept-alive connections to the endpoint.
+        self.pool = ConnectionPool(
+            settings.endpoint_url,
+            connect_timeout=settings.connect_timeout,
+            read_timeout=settings.read_timeout,
+            max_connections=settings.max_connections,
+            ssl_context=settings.ssl_context,
+            socket_options=settings.socket_options,
+        )
+        host = host_header(settings.endpoint_url)
+        #: Signs for the endpoint's host, the region and the signing name.
+        self.signer = Signer(host, settings.region, settings.signing_name)
+        self.settings = settings
+        #: Called with the back-off delay in seconds before each retry.
+        self.sleep: t.Callable[[float], None] = time.sleep
+        self._parser = create_parser(settings.service_model.protocol)
+        agent = f"User-Agent: {settings.user_agent}\r\n" if settings.user_agent else ""
+        prefix = settings.service_model.metadata["targetPrefix"]
+        self._operations: dict[str, tuple[OperationModel, str, str, frozenset[str]]]
+        self._operations = {}
+        for name in OPERATIONS:
+            model = settings.service_model.operation_model(name)
+            target = f"{prefix}.{name}"
+            head = (
+                f"POST / HTTP/1.1\r\nHost: {host}\r\n"
+                f"X-Amz-Target: {target}\r\nContent-Type: {CONTENT_TYPE}\r\n{agent}"
+            )
+            output = model.output_shape
+            members = frozenset(() if output is None else output.members)
+            self._operations[name] = (model, target, head, members)
+
+    @classmethod
+    def from_boto3(cls, client: t.Any) -> LeanClient | None:
+        """Same as :func:`lean_client_for`."""
+        return lean_client_for(client)
+
+    def get_item(self, **kwargs: t.Any) -> dict[str, t.Any]:
+        """``GetItem``, as ``client.get_item`` takes and answers it."""
+        return self.call("GetItem", kwargs)
+
+    def put_item(self, **kwargs: t.Any) -> dict[str, t.Any]:
+        """``PutItem``, as ``client.put_item`` takes and answers it."""
+        return self.call("PutItem", kwargs)
+
+    def update_item(self, **kwargs: t.Any) -> dict[str, t.Any]:
+        """``UpdateItem``, as ``client.update_item`` takes and answers it."""
+        return self.call("UpdateItem", kwargs)
+
+    def delete_item(self, **kwargs: t.Any) -> dict[str, t.Any]:
+        """``DeleteItem``, as ``client.delete_item`` takes and answers it."""
+        return self.call("DeleteItem", kwargs)
+
+    def close(self) -> None:
+        """Close the idle connections."""
+        self.pool.close()
+
+    def call(self, operation: str, params: t.Mapping[str, t.Any]) -> dict[str, t.Any]:
+        """Send one operation, retrying as the retry handler decides.
+
+        :raises botocore.exceptions.ClientError: the service refused the call.
+        :raises botocore.exceptions.BotoCoreError: no credentials, or the
+            endpoint could not be reached after the last attempt.
+        """
+        model, target, head, members = self._operations[operation]
+        body = _encode(params).encode()
+        check_first = self.settings.check_first_answer
+        context = _NO_CONTEXT
+        attempts = 0
+        while True:
+            attempts += 1
+            try:
+                response = self.pool.request(self._request(head, target, body))
+            except (ConnectionError, HTTPClientError) as exc:
+                outcome: tuple[Response, dict[str, t.Any]] | None = None
+                caught: Exception | None = exc
+            else:
+                caught = None
+                parsed = None
+                if 200 <= response.status_code < 300 and _crc32_ok(response):
+                    parsed = _parse_success(response, members)
+                if parsed is not None and attempts == 1 and not check_first:
+                    return self._done(parsed, response, attempts, context)
+                # Past the first attempt the retry handler sees every answer,
+                # as in botocore: it won't retry a success, but notes in it
+                # that the attempts ran out.
+                if parsed is None:
+                    parsed = self._parse(response, model)
+                outcome = (response, parsed)
+            if context is _NO_CONTEXT:
+                context = {}
+            if not self._retry(model, attempts, outcome, caught, context):
+                break
+        if outcome is None:
+            assert caught is not None
+            raise caught
+        response, parsed = outcome
+        self._done(parsed, response, attempts, context)
+        if response.status_code >= 300:
+            code = parsed.get("Error", {}).get("Code")
+            raise self.settings.exceptions.from_code(code)(parsed, operation)
+        return parsed
+
+    def _retry(
+        self,
+        model: OperationModel,
+        attempts: int,
+        outcome: tuple[Response, dict[str, t.Any]] | None,
+        caught: Exception | None,
+        context: dict[str, t.Any],
+    ) -> bool:
+        """Ask the retry handler, as botocore's endpoint does; sleep if told."""
+        delay = self.settings.needs_retry(
+            response=outcome,
+            endpoint=None,
+            operation=model,
+            attempts=attempts,
+            caught_exception=caught,
+            request_dict={"context": context},
+        )
+        if delay is None or delay is False:
+            return False
+        self.sleep(delay)
+        return True
+
+    def _request(self, head: str, target: str, body: bytes) -> bytes:
+        if self.settings.credentials is None:
+            raise NoCredentialsError()
+        credentials = self.settings.credentials.get_frozen_credentials()
+        stamp = amz_date()
+        authorization = self.signer.authorization(credentials, target, body, stamp)
+        token = credentials.token
+        token_line = f"X-Amz-Security-Token: {token}\r\n" if token else ""
+        return (
+            f"{head}X-Amz-Date: {stamp}\r\n{token_line}"
+            f"Authorization: {authorization}\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n"
+        ).encode() + body
+
+    def _done(
+        self,
+        parsed: dict[str, t.Any],
+        response: Response,
+        attempts: int,
+        context: dict[str, t.Any],
+    ) -> dict[str, t.Any]:
+        metadata = parsed.setdefault("ResponseMetadata", {})
+        metadata["RetryAttempts"] = attempts - 1
+        after_call = self.settings.after_call
+        if after_call is not None and 200 <= response.status_code < 300:
+            after_call(context=context, http_response=response)
+        return parsed
+
+    def _parse(self, response: Response, model: OperationModel) -> dict[str, t.Any]:
+        """Parse any response exactly as botocore does (the slow path)."""
+        response_dict = {
+            "status_code": response.status_code,
+            "headers": response.headers,
+            "body": response.content,
+            "context": {},
+        }
+        parsed: dict[str, t.Any] = self._parser.parse(
+            response_dict,
+            model.output_shape,  # type: ignore[arg-type]
+        )
+        if response.status_code >= 300:
+            code = parsed.get("Error", {}).get("Code")
+            service = self.settings.service_model
+            shape = None if code is None else service.shape_for_error_code(code)
+            if shape is not None:
+                parsed.update(self._parser.parse(response_dict, shape))
+        return parsed
+
+
+def _blob(value: object) -> t.Any:
+    """JSON form of what :func:`json.dumps` cannot encode: blobs and sets."""
+    if isinstance(value, (bytes, bytearray)):
+        return base64.b64encode(value).decode("ascii")
+    if isinstance(value, (set, frozenset)):
+        return list(value)
+    raise TypeError(f"{type(value).__name__} is not a DynamoDB parameter type")
+
+
+_encode = json.JSONEncoder(separators=(",", ":"), default=_blob).encode
+
+
+def _crc32_ok(response: Response) -> bool:
+    checksum = response.headers.get("x-amz-crc32")
+    if checksum is None:
+        return True
+    try:
+        return zlib.crc32(response.content) == int(checksum)
+    except ValueError:
+        return False
+
+
+def _parse_success(
+    response: Response, members: frozenset[str]
+) -> dict[str, t.Any] | None:
+    """The fast path: a 2xx JSON body to botocore's dict, or ``None``.
+
+    Attribute maps get their blobs decoded; every other member of the output
+    holds JSON primitives only, which botocore passes on as they are.
+    """
+    try:
+        data = _decode(response.content.decode())
+    except ValueError:
+        return None
+    if type(data) is not dict:
+        return None
+    parsed: dict[str, t.Any] = {}
+    for name, value in data.items():
+        if value is None or name not in members:
+            continue
+        if name in _ATTRIBUTE_MAPS:
+            value = _decode_map(value)
+        elif name == "ItemCollectionMetrics" and "ItemCollectionKey" in value:
+            value = dict(
+                value, ItemCollectionKey=_decode_map(value["ItemCollectionKey"])
+            )
+        parsed[name] = value
+    headers = response.headers
+    metadata = {"HTTPStatusCode": response.status_code, "HTTPHeaders": headers}
+    request_id = headers.get("x-amzn-requestid")
+    if request_id is not None:
+        metadata = {"RequestId": request_id, **metadata}
+    parsed["ResponseMetadata"] = metadata
+    return parsed
+
+
+def _decode_map(attributes: dict[str, t.Any]) -> dict[str, t.Any]:
+    return {name: _decode_value(value) for name, value in attributes.items()}
+
+
+def _decode_value(value: dict[str, t.Any]) -> dict[str, t.Any]:
+    if "S" in value or "N" in value:
+        return value
+    if "B" in value:
+        return {"B": base64.b64decode(value["B"])}
+    if "M" in value:
+        return {"M": _decode_map(value["M"])}
+    if "L" in value:
+        return {"L": [_decode_value(item) for item in value["L"]]}
+    if "BS" in value:
+        return {"BS": [base64.b64decode(item) for item in value["BS"]]}
+    return value
+
+
+def lean_client_for(client: t.Any) -> LeanClient | None:
+    """A :class:`LeanClient` that calls what ``client`` would call, as it would.
+
+    Makes no network call.
+
+    :param client: a boto3 (or botocore) DynamoDB client.
+    :return: ``None`` if the client has a setting the lean client cannot
+        honour; the reason is logged at debug level.
+    """
+    settings = resolve(client)
+    if isinstance(settings, str):
+        logger.debug("DynamoDB item calls stay on boto3: %s", settings)
+        return None
+    return LeanClient(settings)

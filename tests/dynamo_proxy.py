@@ -1,0 +1,461 @@
+"""An HTTP proxy in front of a DynamoDB server that records calls and injects faults.
+
+:class:`DynamoProxy` listens on a free port of ``127.0.0.1`` and forwards
+every request to a DynamoDB-compatible server (moto, dynalite), so it sees
+the calls of any client, whatever its HTTP layer: boto3 and the lean
+transport alike. It
+
+* records each request (:class:`Call`): the operation named by
+  ``X-Amz-Target``, the JSON body and the headers, so that tests can count
+  calls and check their parameters (``ConsistentRead`` of every ``GetItem``,
+  the access key in ``Authorization``);
+* answers in place of the server, or alters the server's answer, for the
+  next requests, as told by :meth:`DynamoProxy.inject` with a :class:`Fault`:
+  an error status with a JSON ``__type`` body, any other body (an HTML 502,
+  an XML 403), a wrong ``x-amz-crc32``, a connection closed without an
+  answer, a slow answer, a chunked body, ``Connection: close``.
+
+It speaks HTTP/1.1 with keep-alive to its clients (one thread per client
+connection) and forwards on a connection of its own per client connection,
+keeping the ``Host`` header as the client signed it. Request bodies must come
+with a ``Content-Length``, as DynamoDB clients send them.
+
+Typical use::
+
+    with MotoServer() as server, DynamoProxy(server.endpoint_url) as proxy:
+        client = server.client(endpoint_url=proxy.endpoint_url)
+        proxy.inject(Fault.error(400, "ThrottlingException"), times=2)
+        client.get_item(...)          # retried twice, then answered
+        assert proxy.count("GetItem") == 3
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import http.client
+import json
+import socket
+import threading
+import typing as t
+import zlib
+from urllib.parse import urlsplit
+
+from servers import HOST
+
+if t.TYPE_CHECKING:
+    from types import TracebackType
+
+__all__ = ["Call", "DynamoProxy", "Fault"]
+
+#: Headers that describe one hop, never forwarded as they are.
+_HOP_BY_HOP = frozenset(
+    {"connection", "keep-alive", "transfer-encoding", "content-length", "te"}
+)
+_JSON = "application/x-amz-json-1.0"
+
+
+@dataclasses.dataclass(frozen=True)
+class Fault:
+    """What the proxy does to one request instead of simply forwarding it.
+
+    Make one with the class methods below.
+    """
+
+    #: ``"answer"``, ``"bad_crc32"``, ``"drop"``, ``"delay"``, ``"chunked"``
+    #: or ``"close"``.
+    kind: str
+    #: The status of an ``"answer"``.
+    status: int = 200
+    #: The body of an ``"answer"``.
+    body: bytes = b""
+    #: Headers of an ``"answer"``.
+    headers: tuple[tuple[str, str], ...] = ()
+    #: Seconds a ``"delay"`` waits before forwarding.
+    seconds: float = 0.0
+
+    @classmethod
+    def error(
+        cls,
+        status: int,
+        code: str,
+        message: str = "injected by the test proxy",
+        *,
+        headers: t.Mapping[str, str] | None = None,
+    ) -> Fault:
+        """Answer with a DynamoDB error: ``{"__type": ..., "message": ...}``.
+
+        :param code: the error code, e.g. ``"ThrottlingException"``; sent as
+            ``com.amazonaws.dynamodb.v20120810#<code>``.
+        :param headers: more response headers (``x-amz-retry-after``...).
+        """
+        body = json.dumps(
+            {"__type": f"com.amazonaws.dynamodb.v20120810#{code}", "message": message}
+        ).encode()
+        extra = tuple((headers or {}).items())
+        return cls.answer(status, body, _JSON, headers=extra, crc32=True)
+
+    @classmethod
+    def answer(
+        cls,
+        status: int,
+        body: bytes,
+        content_type: str = "text/html",
+        *,
+        headers: t.Iterable[tuple[str, str]] = (),
+        crc32: bool = False,
+    ) -> Fault:
+        """Answer with any status and body, such as a proxy's HTML page.
+
+        :param crc32: send a correct ``x-amz-crc32`` of the body.
+        """
+        fields = [("Content-Type", content_type), *headers]
+        if crc32:
+            fields.append(("x-amz-crc32", str(zlib.crc32(body))))
+        return cls("answer", status=status, body=body, headers=tuple(fields))
+
+    @classmethod
+    def bad_crc32(cls) -> Fault:
+        """Forward, then send the server's answer with a wrong ``x-amz-crc32``."""
+        return cls("bad_crc32")
+
+    @classmethod
+    def drop(cls) -> Fault:
+        """Read the request, then close the connection without answering."""
+        return cls("drop")
+
+    @classmethod
+    def delay(cls, seconds: float) -> Fault:
+        """Wait ``seconds`` (or until the proxy stops), then forward."""
+        return cls("delay", seconds=seconds)
+
+    @classmethod
+    def chunked(cls) -> Fault:
+        """Forward, and send the answer's body with chunked transfer encoding."""
+        return cls("chunked")
+
+    @classmethod
+    def close(cls) -> Fault:
+        """Forward, answer with ``Connection: close`` and close the connection."""
+        return cls("close")
+
+
+@dataclasses.dataclass(frozen=True)
+class Call:
+    """One request the proxy received."""
+
+    #: The operation, from ``X-Amz-Target`` (``"GetItem"``), or ``""``.
+    operation: str
+    #: The JSON body, decoded (``{}`` if it was not JSON).
+    body: dict[str, t.Any]
+    #: The request headers, by lowercase name.
+    headers: dict[str, str]
+    #: The fault applied to it, if any.
+    fault: Fault | None
+
+    @property
+    def access_key(self) -> str:
+        """The access key id the request was signed with (``""`` if unsigned)."""
+        authorization = self.headers.get("authorization", "")
+        _, _, credential = authorization.partition("Credential=")
+        return credential.split("/", 1)[0]
+
+
+class DynamoProxy:
+    """A recording, fault-injecting HTTP/1.1 proxy for a DynamoDB server.
+
+    A context manager: entering starts it, leaving stops it.
+
+    :param upstream_url: the server's URL (``http://127.0.0.1:<port>``).
+    """
+
+    def __init__(self, upstream_url: str) -> None:
+        parts = urlsplit(upstream_url)
+        self.upstream = (parts.hostname or HOST, parts.port or 80)
+        self._lock = threading.Lock()
+        self._calls: list[Call] = []
+        self._faults: list[Fault] = []
+        self._stop = threading.Event()
+        self._listener: socket.socket | None = None
+        self._clients: dict[socket.socket, bool] = {}  # socket -> idle
+        self._threads: list[threading.Thread] = []
+        self.port = 0
+        #: How many client connections were accepted so far.
+        self.connections = 0
+
+    @property
+    def endpoint_url(self) -> str:
+        """The URL to give a client instead of the server's."""
+        return f"http://{HOST}:{self.port}"
+
+    # -- what the tests use -----------------------------------------------
+
+    def inject(self, fault: Fault, times: int = 1) -> None:
+        """Apply ``fault`` to each of the next ``times`` requests (after any
+        faults injected before)."""
+        with self._lock:
+            self._faults.extend([fault] * times)
+
+    def clear_faults(self) -> None:
+        """Forget the faults not applied yet."""
+        with self._lock:
+            self._faults.clear()
+
+    @property
+    def pending_faults(self) -> int:
+        """How many injected faults are still to be applied."""
+        with self._lock:
+            return len(self._faults)
+
+    @property
+    def calls(self) -> list[Call]:
+        """Every request received so far, oldest first."""
+        with self._lock:
+            return list(self._calls)
+
+    def operations(self) -> list[str]:
+        """The operation of every request so far, in order."""
+        return [call.operation for call in self.calls]
+
+    def count(self, operation: str | None = None) -> int:
+        """How many requests (of ``operation``, if given) were received."""
+        return sum(1 for call in self.calls if operation in (None, call.operation))
+
+    def consistent_reads(self) -> list[bool]:
+        """The ``ConsistentRead`` flag of every ``GetItem``, in order."""
+        return [
+            bool(call.body.get("ConsistentRead", False))
+            for call in self.calls
+            if call.operation == "GetItem"
+        ]
+
+    def reset(self) -> None:
+        """Forget the recorded calls (faults not applied yet stay)."""
+        with self._lock:
+            self._calls.clear()
+
+    def close_idle_connections(self) -> int:
+        """Close every client connection that waits for its next request,
+        as a server does after its keep-alive timeout; returns how many."""
+        with self._lock:
+            idle = [sock for sock, waiting in self._clients.items() if waiting]
+        for sock in idle:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+        return len(idle)
+
+    # -- life ---------------------------------------------------------------
+
+    def start(self) -> None:
+        """Listen on a free port of ``127.0.0.1`` and serve in threads."""
+        if self._listener is not None:
+            raise RuntimeError("the proxy is already running")
+        listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        listener.bind((HOST, 0))
+        listener.listen(64)
+        listener.settimeout(0.05)
+        self.port = listener.getsockname()[1]
+        self._stop.clear()
+        self._listener = listener
+        self._spawn(self._accept, listener)
+
+    def stop(self) -> None:
+        """Stop serving and close every connection."""
+        listener, self._listener = self._listener, None
+        if listener is None:
+            return
+        self._stop.set()
+        with self._lock:
+            clients = list(self._clients)
+        for sock in clients:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+        for thread in list(self._threads):
+            thread.join(5)
+        listener.close()
+
+    def __enter__(self) -> DynamoProxy:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    # -- serving ------------------------------------------------------------
+
+    def _spawn(self, target: t.Callable[..., None], *args: t.Any) -> None:
+        thread = threading.Thread(target=target, args=args, daemon=True)
+        with self._lock:
+            self._threads = [th for th in self._threads if th.is_alive()]
+            self._threads.append(thread)
+        thread.start()
+
+    def _accept(self, listener: socket.socket) -> None:
+        while not self._stop.is_set():
+            try:
+                client, _ = listener.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            client.settimeout(None)
+            with self._lock:
+                self._clients[client] = True
+                self.connections += 1
+            self._spawn(self._serve, client)
+
+    def _serve(self, client: socket.socket) -> None:
+        upstream = http.client.HTTPConnection(*self.upstream, timeout=30)
+        reader = client.makefile("rb")
+        try:
+            while not self._stop.is_set():
+                request = _read_request(reader)
+                if request is None:
+                    return
+                with self._lock:
+                    self._clients[client] = False
+                    fault = self._faults.pop(0) if self._faults else None
+                if not self._handle(client, upstream, request, fault):
+                    return
+                with self._lock:
+                    self._clients[client] = True
+        except OSError:
+            return
+        finally:
+            with self._lock:
+                self._clients.pop(client, None)
+            reader.close()
+            upstream.close()
+            with contextlib.suppress(OSError):
+                client.shutdown(socket.SHUT_RDWR)
+            client.close()
+
+    def _handle(
+        self,
+        client: socket.socket,
+        upstream: http.client.HTTPConnection,
+        request: _Request,
+        fault: Fault | None,
+    ) -> bool:
+        """Answer one request; ``False`` if the connection is to be closed."""
+        self._record(request, fault)
+        kind = fault.kind if fault is not None else "forward"
+        if kind == "drop":
+            return False
+        if kind == "answer":
+            assert fault is not None
+            client.sendall(_response(fault.status, list(fault.headers), fault.body))
+            return request.keep_alive
+        if kind == "delay":
+            assert fault is not None
+            if self._stop.wait(fault.seconds):
+                return False
+        status, headers, body = _forward(upstream, request)
+        if kind == "bad_crc32":
+            headers = [(n, v) for n, v in headers if n.lower() != "x-amz-crc32"]
+            headers.append(("x-amz-crc32", str((zlib.crc32(body) + 1) % 2**32)))
+        close = kind == "close" or not request.keep_alive
+        client.sendall(
+            _response(status, headers, body, chunked=kind == "chunked", close=close)
+        )
+        return not close
+
+    def _record(self, request: _Request, fault: Fault | None) -> None:
+        target = request.headers.get("x-amz-target", "")
+        try:
+            body = json.loads(request.body) if request.body else {}
+        except ValueError:
+            body = {}
+        call = Call(target.rpartition(".")[2], body, dict(request.headers), fault)
+        with self._lock:
+            self._calls.append(call)
+
+
+class _Request(t.NamedTuple):
+    method: str
+    path: str
+    headers: dict[str, str]
+    raw_headers: list[tuple[str, str]]
+    body: bytes
+
+    @property
+    def keep_alive(self) -> bool:
+        return self.headers.get("connection", "").lower() != "close"
+
+
+def _read_request(reader: t.BinaryIO) -> _Request | None:
+    """The next request on a client connection; ``None`` at its end."""
+    line = reader.readline()
+    if not line.strip():
+        return None
+    method, path, _ = line.decode("latin-1").split(" ", 2)
+    raw_headers: list[tuple[str, str]] = []
+    while True:
+        line = reader.readline()
+        if line in (b"\r\n", b"\n", b""):
+            break
+        name, _, value = line.decode("latin-1").partition(":")
+        raw_headers.append((name.strip(), value.strip()))
+    headers = {name.lower(): value for name, value in raw_headers}
+    body = reader.read(int(headers.get("content-length", "0")))
+    return _Request(method, path, headers, raw_headers, body)
+
+
+def _forward(
+    upstream: http.client.HTTPConnection, request: _Request
+) -> tuple[int, list[tuple[str, str]], bytes]:
+    """Send a request to the server, unchanged, and return its answer."""
+    for attempt in range(2):
+        try:
+            upstream.putrequest(
+                request.method, request.path, skip_host=True, skip_accept_encoding=True
+            )
+            for name, value in request.raw_headers:
+                if name.lower() not in _HOP_BY_HOP:
+                    upstream.putheader(name, value)
+            upstream.putheader("Content-Length", str(len(request.body)))
+            upstream.endheaders(request.body)
+            response = upstream.getresponse()
+            body = response.read()
+        except (http.client.HTTPException, OSError):
+            upstream.close()  # the server closed a kept-alive connection
+            if attempt:
+                raise
+            continue
+        if response.will_close:
+            upstream.close()
+        headers = [
+            (n, v) for n, v in response.getheaders() if n.lower() not in _HOP_BY_HOP
+        ]
+        return response.status, headers, body
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _response(
+    status: int,
+    headers: list[tuple[str, str]],
+    body: bytes,
+    *,
+    chunked: bool = False,
+    close: bool = False,
+) -> bytes:
+    reason = http.client.responses.get(status, "Unknown")
+    lines = [f"HTTP/1.1 {status} {reason}", *(f"{n}: {v}" for n, v in headers)]
+    lines.append(f"Connection: {'close' if close else 'keep-alive'}")
+    if chunked:
+        lines.append("Transfer-Encoding: chunked")
+        half = len(body) // 2
+        pieces = [body[:half], body[half:]]
+        payload = (
+            b"".join(b"%x\r\n%s\r\n" % (len(piece), piece) for piece in pieces if piece)
+            + b"0\r\n\r\n"
+        )
+    else:
+        lines.append(f"Content-Length: {len(body)}")
+        payload = body
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + payload

@@ -1,0 +1,513 @@
+"""The lean transport's HTTP/1.1 layer against scripted loopback servers."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime
+import socket
+import ssl
+import threading
+import time
+import typing as t
+from pathlib import Path
+
+import pytest
+from botocore.exceptions import (
+    ConnectionClosedError,
+    ConnectTimeoutError,
+    EndpointConnectionError,
+    ReadTimeoutError,
+    SSLError,
+)
+from servers import HOST, free_port
+
+from flask_dynamodb_session.boto3_settings import ssl_context
+from flask_dynamodb_session.connection import ConnectionPool
+
+if t.TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+
+REQUEST = b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}"
+
+#: Answers a connection: gets the socket and a reader of whole requests.
+Handler = t.Callable[[socket.socket, "Requests"], None]
+
+
+def ok(body: bytes = b'{"a":1}', *extra: str) -> bytes:
+    """A 200 response with a Content-Length."""
+    head = ["HTTP/1.1 200 OK", f"Content-Length: {len(body)}", *extra]
+    return ("\r\n".join(head) + "\r\n\r\n").encode() + body
+
+
+class Requests:
+    """Reads whole requests (with a Content-Length body) off a socket."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self._reader = sock.makefile("rb")
+
+    def close(self) -> None:
+        self._reader.close()
+
+    def next(self) -> bytes | None:
+        """The next request's bytes, or ``None`` when the client closed."""
+        head = b""
+        while not head.endswith(b"\r\n\r\n"):
+            line = self._reader.readline()
+            if not line:
+                return None
+            head += line
+        length = 0
+        for line in head.split(b"\r\n"):
+            if line.lower().startswith(b"content-length:"):
+                length = int(line.split(b":")[1])
+        return head + self._reader.read(length)
+
+
+class ScriptedServer:
+    """A loopback server whose n-th connection is answered by ``handlers[n]``
+    (the last handler answers every later connection).
+
+    :param context: TLS settings, for an HTTPS server.
+    """
+
+    def __init__(
+        self, *handlers: Handler, context: ssl.SSLContext | None = None
+    ) -> None:
+        self.handlers = handlers
+        self.context = context
+        self.listener = socket.create_server((HOST, 0))
+        self.listener.settimeout(0.05)
+        self.port = self.listener.getsockname()[1]
+        self.accepted = 0
+        #: Every request received, in order.
+        self.requests: list[bytes] = []
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self._sockets: list[socket.socket] = []
+
+    @property
+    def url(self) -> str:
+        scheme = "https" if self.context else "http"
+        return f"{scheme}://{HOST}:{self.port}"
+
+    def __enter__(self) -> ScriptedServer:
+        self._spawn(self._accept)
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._stop.set()
+        for sock in self._sockets:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+        for thread in self._threads:
+            thread.join(5)
+        self.listener.close()
+
+    def _spawn(self, target: Callable[..., None], *args: t.Any) -> None:
+        thread = threading.Thread(target=target, args=args, daemon=True)
+        self._threads.append(thread)
+        thread.start()
+
+    def _accept(self) -> None:
+        while not self._stop.is_set():
+            try:
+                sock, _ = self.listener.accept()
+            except TimeoutError:
+                continue
+            handler = self.handlers[min(self.accepted, len(self.handlers) - 1)]
+            self.accepted += 1
+            self._spawn(self._serve, sock, handler)
+
+    def _serve(self, sock: socket.socket, handler: Handler) -> None:
+        sock.settimeout(5)
+        try:
+            if self.context is not None:
+                sock = self.context.wrap_socket(sock, server_side=True)
+            self._sockets.append(sock)
+            requests = _Recording(sock, self.requests)
+            try:
+                handler(sock, requests)
+            finally:
+                requests.close()
+        except OSError:
+            pass
+        finally:
+            sock.close()
+
+
+class _Recording(Requests):
+    def __init__(self, sock: socket.socket, log: list[bytes]) -> None:
+        super().__init__(sock)
+        self._log = log
+
+    def next(self) -> bytes | None:
+        request = super().next()
+        if request is not None:
+            self._log.append(request)
+        return request
+
+
+def answer_all(response: bytes) -> Handler:
+    """Answer every request of the connection with ``response``."""
+
+    def handler(sock: socket.socket, requests: Requests) -> None:
+        while requests.next() is not None:
+            sock.sendall(response)
+
+    return handler
+
+
+_open_pools: list[ConnectionPool] = []
+
+
+@pytest.fixture(autouse=True)
+def _close_pools() -> Iterator[None]:
+    """Close every pool a test made, so that no socket is left open."""
+    yield
+    while _open_pools:
+        _open_pools.pop().close()
+
+
+def make_pool(url: str, **options: t.Any) -> ConnectionPool:
+    """A pool closed at the end of the test."""
+    options.setdefault("connect_timeout", 2)
+    options.setdefault("read_timeout", 2)
+    pool = ConnectionPool(url, **options)
+    _open_pools.append(pool)
+    return pool
+
+
+def pool_for(server: ScriptedServer, **options: t.Any) -> ConnectionPool:
+    return make_pool(server.url, **options)
+
+
+def test_content_length_body_and_keep_alive() -> None:
+    response = ok(b'{"Item":{}}', "X-Amz-Crc32: 1", "x-amzn-RequestId: R1")
+    with ScriptedServer(answer_all(response)) as server:
+        pool = pool_for(server)
+        for _ in range(3):
+            answer = pool.request(REQUEST)
+            assert answer.status_code == 200
+            assert answer.content == b'{"Item":{}}'
+            assert answer.headers["x-amz-crc32"] == "1"
+            assert answer.headers["x-amzn-requestid"] == "R1"
+        assert pool.connects == 1
+        assert server.requests == [REQUEST] * 3
+        pool.close()
+
+
+def test_chunked_body_split_across_reads() -> None:
+    big = b"x" * 200_000
+    chunks = [b'{"a":', b'"' + big + b'"', b"}"]
+    body = b"".join(b"%x\r\n%s\r\n" % (len(c), c) for c in chunks) + b"0\r\n\r\n"
+    head = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+
+    def handler(sock: socket.socket, requests: Requests) -> None:
+        while requests.next() is not None:
+            data = head + body
+            for start in range(0, len(data), 7919):  # odd pieces, with pauses
+                sock.sendall(data[start : start + 7919])
+                if start < 30_000:
+                    time.sleep(0.001)
+
+    with ScriptedServer(handler) as server:
+        pool = pool_for(server)
+        for _ in range(2):
+            answer = pool.request(REQUEST)
+            assert answer.content == b'{"a":"' + big + b'"}'
+        assert pool.connects == 1
+
+
+def test_connection_close_is_honoured() -> None:
+    def handler(sock: socket.socket, requests: Requests) -> None:
+        requests.next()
+        sock.sendall(ok(b"{}", "Connection: close"))
+
+    with ScriptedServer(handler) as server:
+        pool = pool_for(server)
+        for _ in range(3):
+            assert pool.request(REQUEST).content == b"{}"
+        assert pool.connects == 3
+        assert server.accepted == 3
+
+
+def test_body_delimited_by_the_end_of_the_connection() -> None:
+    def handler(sock: socket.socket, requests: Requests) -> None:
+        requests.next()
+        sock.sendall(b'HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n{"b":')
+        time.sleep(0.01)
+        sock.sendall(b"2}")
+
+    with ScriptedServer(handler) as server:
+        pool = pool_for(server)
+        assert pool.request(REQUEST).content == b'{"b":2}'
+        assert pool.request(REQUEST).content == b'{"b":2}'
+        assert pool.connects == 2
+
+
+def test_http_1_0_answer_is_not_kept() -> None:
+    with ScriptedServer(
+        answer_all(b"HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\n{}")
+    ) as server:
+        pool = pool_for(server)
+        pool.request(REQUEST)
+        pool.request(REQUEST)
+        assert pool.connects == 2
+
+
+def test_repeated_headers_are_joined() -> None:
+    with ScriptedServer(answer_all(ok(b"{}", "Via: a", "via: b"))) as server:
+        answer = pool_for(server).request(REQUEST)
+        assert answer.headers["via"] == "a, b"
+
+
+def test_an_idle_socket_the_server_closed_is_replaced() -> None:
+    def close_when_idle(sock: socket.socket, requests: Requests) -> None:
+        requests.next()
+        sock.sendall(ok())
+        # then close while the client keeps the socket idle
+
+    with ScriptedServer(close_when_idle, answer_all(ok())) as server:
+        pool = pool_for(server)
+        pool.request(REQUEST)
+        deadline = time.monotonic() + 2
+        while server.accepted == 1 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        time.sleep(0.05)  # the first handler has returned and closed
+        assert pool.request(REQUEST).status_code == 200
+        assert pool.connects == 2
+        assert len(server.requests) == 2  # no request was lost or resent
+
+
+def test_a_reused_socket_failing_before_the_answer_is_retried_once() -> None:
+    def answer_once_then_drop(sock: socket.socket, requests: Requests) -> None:
+        requests.next()
+        sock.sendall(ok(b"{}"))
+        requests.next()  # closes without answering, though the socket was idle-fine
+
+    with ScriptedServer(answer_once_then_drop, answer_all(ok(b"[]"))) as server:
+        pool = pool_for(server)
+        assert pool.request(REQUEST).content == b"{}"
+        assert pool.request(REQUEST).content == b"[]"
+        assert pool.connects == 2
+        assert server.requests == [REQUEST] * 3
+
+
+def test_a_new_socket_closed_without_answer_fails() -> None:
+    def drop(sock: socket.socket, requests: Requests) -> None:
+        requests.next()
+
+    with ScriptedServer(drop) as server:
+        pool = pool_for(server)
+        with pytest.raises(ConnectionClosedError, match="Connection was closed"):
+            pool.request(REQUEST)
+        assert server.requests == [REQUEST]  # sent once: a new socket is not retried
+
+
+def test_a_reset_in_the_middle_of_the_answer_fails() -> None:
+    def half(sock: socket.socket, requests: Requests) -> None:
+        requests.next()
+        sock.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n{")
+
+    with ScriptedServer(half) as server, pytest.raises(ConnectionClosedError):
+        pool_for(server).request(REQUEST)
+
+
+def test_a_malformed_answer_fails() -> None:
+    server = ScriptedServer(answer_all(b"SMTP ready\r\n\r\n"))
+    with server, pytest.raises(ConnectionClosedError):
+        pool_for(server).request(REQUEST)
+
+
+def test_refused_connection() -> None:
+    pool = make_pool(f"http://{HOST}:{free_port()}", connect_timeout=1)
+    with pytest.raises(EndpointConnectionError, match="Could not connect"):
+        pool.request(REQUEST)
+
+
+def test_read_timeout() -> None:
+    def silent(sock: socket.socket, requests: Requests) -> None:
+        requests.next()
+        time.sleep(1)
+
+    with ScriptedServer(silent) as server:
+        pool = pool_for(server, read_timeout=0.2)
+        started = time.monotonic()
+        with pytest.raises(ReadTimeoutError, match="Read timeout"):
+            pool.request(REQUEST)
+        assert time.monotonic() - started < 0.9
+
+
+def test_connect_timeout() -> None:
+    # A listener that never accepts, with its backlog full: the kernel drops
+    # further connection attempts, which then time out.
+    with socket.create_server((HOST, 0), backlog=0) as listener:
+        port = listener.getsockname()[1]
+        fillers = []
+        try:
+            for _ in range(8):
+                sock = socket.socket()
+                sock.setblocking(False)
+                with contextlib.suppress(BlockingIOError):
+                    sock.connect((HOST, port))
+                fillers.append(sock)
+            time.sleep(0.05)
+            pool = make_pool(f"http://{HOST}:{port}", connect_timeout=0.2)
+            with pytest.raises(ConnectTimeoutError, match="Connect timeout"):
+                pool.request(REQUEST)
+        finally:
+            for sock in fillers:
+                sock.close()
+
+
+def test_idle_connections_kept_are_bounded() -> None:
+    def slow(sock: socket.socket, requests: Requests) -> None:
+        while requests.next() is not None:
+            time.sleep(0.05)
+            sock.sendall(ok())
+
+    with ScriptedServer(slow) as server:
+        pool = pool_for(server, max_connections=2)
+        threads = [
+            threading.Thread(target=pool.request, args=(REQUEST,)) for _ in range(6)
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert pool.connects == 6
+        assert len(pool._idle) == 2
+        pool.close()
+        assert len(pool._idle) == 0
+
+
+def test_socket_options_and_nodelay() -> None:
+    with ScriptedServer(answer_all(ok())) as server:
+        keepalive = (socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+        pool = pool_for(server, socket_options=[keepalive])
+        connection = pool.connect()
+        try:
+            sock = connection.sock
+            assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
+            assert sock.getsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE)
+        finally:
+            connection.close()
+
+
+def test_rejects_other_schemes() -> None:
+    with pytest.raises(ValueError, match="not an http"):
+        ConnectionPool("ftp://example.com")
+
+
+# -- TLS -----------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A self-signed certificate for ``localhost`` only: (cert, key)."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.DNSName("localhost")]),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    directory = tmp_path_factory.mktemp("tls")
+    cert_path, key_path = directory / "cert.pem", directory / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return cert_path, key_path
+
+
+@pytest.fixture
+def tls_server(
+    certificate: tuple[Path, Path],
+) -> Iterator[tuple[ScriptedServer, list[str]]]:
+    """An HTTPS server with the certificate; also the SNI names it was sent."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(*certificate)
+    names: list[str] = []
+
+    def remember(sock: t.Any, name: str | None, ctx: t.Any) -> None:
+        names.append(name or "")
+
+    context.sni_callback = remember
+    with ScriptedServer(answer_all(ok(b"{}")), context=context) as server:
+        yield server, names
+
+
+def test_tls_verified_with_a_ca_bundle(
+    tls_server: tuple[ScriptedServer, list[str]], certificate: tuple[Path, Path]
+) -> None:
+    server, names = tls_server
+    url = f"https://localhost:{server.port}"
+    pool = make_pool(url, ssl_context=ssl_context(str(certificate[0])))
+    assert pool.request(REQUEST).content == b"{}"
+    assert pool.request(REQUEST).content == b"{}"
+    assert pool.connects == 1
+    assert names == ["localhost"]  # SNI
+    pool.close()
+
+
+def test_tls_with_verification_off(
+    tls_server: tuple[ScriptedServer, list[str]],
+) -> None:
+    server, _ = tls_server
+    pool = make_pool(server.url, ssl_context=ssl_context(False))
+    assert pool.request(REQUEST).content == b"{}"
+
+
+def test_tls_with_an_unknown_issuer_fails(
+    tls_server: tuple[ScriptedServer, list[str]], tmp_path: Path
+) -> None:
+    server, _ = tls_server
+    pool = make_pool(f"https://localhost:{server.port}", ssl_context=ssl_context(True))
+    with pytest.raises(SSLError, match="SSL validation failed"):
+        pool.request(REQUEST)
+
+
+def test_tls_checks_the_host_name(
+    tls_server: tuple[ScriptedServer, list[str]], certificate: tuple[Path, Path]
+) -> None:
+    server, _ = tls_server
+    context = ssl_context(str(certificate[0]))
+    # The certificate names localhost, not 127.0.0.1.
+    pool = make_pool(server.url, ssl_context=context)
+    with pytest.raises(SSLError, match="IP address mismatch"):
+        pool.request(REQUEST)
+
+
+def test_tls_to_a_directory_of_cas(
+    tls_server: tuple[ScriptedServer, list[str]],
+    certificate: tuple[Path, Path],
+    tmp_path: Path,
+) -> None:
+    # A CA directory must be hashed (c_rehash); an empty one trusts nothing.
+    server, _ = tls_server
+    pool = make_pool(
+        f"https://localhost:{server.port}", ssl_context=ssl_context(str(tmp_path))
+    )
+    with pytest.raises(SSLError):
+        pool.request(REQUEST)
