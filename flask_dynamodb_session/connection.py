@@ -5,7 +5,8 @@ the response with :class:`httptools.HttpResponseParser` (``Content-Length``
 and chunked bodies alike), which costs a fraction of :mod:`http.client` or
 urllib3, both of which parse headers through the :mod:`email` package.
 
-Sockets are kept in a small pool that is safe to share between threads: a
+Sockets are kept in a small pool that is safe to share between threads (and
+forgotten by a forked child, such as a gunicorn worker forked after a call): a
 request takes an idle socket (or opens one), and gives it back afterwards
 unless the server said ``Connection: close``. At most ``max_connections``
 idle sockets are kept. Before an idle socket is reused it is checked for
@@ -26,10 +27,12 @@ malformed answer) and :class:`~botocore.exceptions.SSLError`.
 from __future__ import annotations
 
 import collections
+import os
 import select
 import socket
 import ssl
 import typing as t
+import weakref
 from urllib.parse import urlsplit
 
 import httptools
@@ -221,6 +224,7 @@ class ConnectionPool:
         self._idle: collections.deque[Connection] = collections.deque()
         #: How many sockets were opened so far.
         self.connects = 0
+        _pools.add(self)
 
     def request(self, data: bytes) -> Response:
         """Send the bytes of one request and return its response."""
@@ -298,3 +302,16 @@ class ConnectionPool:
             except IndexError:
                 return
             connection.close()
+
+
+_pools: weakref.WeakSet[ConnectionPool] = weakref.WeakSet()
+
+
+def _forget_inherited_connections() -> None:
+    """In a forked child: drop the parent's sockets, never to share them."""
+    for pool in list(_pools):
+        pool.close()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_inherited_connections)

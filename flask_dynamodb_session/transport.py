@@ -233,12 +233,10 @@ class LeanClient:
         return parsed
 
 
-def _blob(value: object) -> t.Any:
-    """JSON form of what :func:`json.dumps` cannot encode: blobs and sets."""
+def _blob(value: object) -> str:
+    """A blob's JSON form: base64, as botocore sends it."""
     if isinstance(value, (bytes, bytearray)):
         return base64.b64encode(value).decode("ascii")
-    if isinstance(value, (set, frozenset)):
-        return list(value)
     raise TypeError(f"{type(value).__name__} is not a DynamoDB parameter type")
 
 

@@ -349,8 +349,12 @@ class DynamoProxy:
             return False
         if kind == "answer":
             assert fault is not None
-            client.sendall(_response(fault.status, list(fault.headers), fault.body))
-            return request.keep_alive
+            close = not request.keep_alive
+            answer = _response(
+                fault.status, list(fault.headers), fault.body, close=close
+            )
+            client.sendall(answer)
+            return not close
         if kind == "delay":
             assert fault is not None
             if self._stop.wait(fault.seconds):

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import contextlib
 import datetime
+import os
 import socket
 import ssl
 import threading
 import time
 import typing as t
+import warnings
 from pathlib import Path
 
 import pytest
@@ -394,6 +396,54 @@ def test_socket_options_and_nodelay() -> None:
             connection.close()
 
 
+def test_a_reused_socket_timing_out_is_not_retried() -> None:
+    def answer_once_then_hang(sock: socket.socket, requests: Requests) -> None:
+        requests.next()
+        sock.sendall(ok())
+        requests.next()
+        time.sleep(1)
+
+    with ScriptedServer(answer_once_then_hang) as server:
+        pool = pool_for(server, read_timeout=0.2)
+        pool.request(REQUEST)
+        with pytest.raises(ReadTimeoutError):
+            pool.request(REQUEST)
+        assert pool.connects == 1
+        assert len(pool._idle) == 0
+
+
+def test_tls_handshake_timeout() -> None:
+    def silent(sock: socket.socket, requests: Requests) -> None:
+        time.sleep(1)
+
+    with ScriptedServer(silent) as server:
+        url = f"https://{HOST}:{server.port}"
+        pool = make_pool(url, connect_timeout=0.2, ssl_context=ssl_context(False))
+        with pytest.raises(ConnectTimeoutError):
+            pool.request(REQUEST)
+
+
+def test_tls_to_a_server_that_closes() -> None:
+    def close(sock: socket.socket, requests: Requests) -> None:
+        pass
+
+    with ScriptedServer(close) as server:
+        url = f"https://{HOST}:{server.port}"
+        pool = make_pool(url, ssl_context=ssl_context(False))
+        with pytest.raises((SSLError, EndpointConnectionError)):
+            pool.request(REQUEST)
+
+
+def test_https_has_default_tls_settings() -> None:
+    pool = ConnectionPool("https://localhost:1")
+    assert pool.ssl_context is not None
+    assert pool.ssl_context.verify_mode == ssl.CERT_REQUIRED
+    assert (
+        ConnectionPool("http://localhost:1", ssl_context=pool.ssl_context).ssl_context
+        is None
+    )
+
+
 def test_rejects_other_schemes() -> None:
     with pytest.raises(ValueError, match="not an http"):
         ConnectionPool("ftp://example.com")
@@ -511,3 +561,29 @@ def test_tls_to_a_directory_of_cas(
     )
     with pytest.raises(SSLError):
         pool.request(REQUEST)
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_a_forked_child_does_not_reuse_the_parents_sockets() -> None:
+    with ScriptedServer(answer_all(ok())) as server:
+        pool = pool_for(server)
+        pool.request(REQUEST)
+        assert len(pool._idle) == 1
+        read_end, write_end = os.pipe()
+        with warnings.catch_warnings():
+            # Python 3.12+ warns about forking a process with threads (the
+            # server's); the child only writes to a pipe and exits.
+            warnings.simplefilter("ignore", DeprecationWarning)
+            pid = os.fork()
+        if pid == 0:  # pragma: no cover - the child reports through the pipe
+            os.write(write_end, str(len(pool._idle)).encode())
+            os._exit(0)
+        os.close(write_end)
+        try:
+            assert os.read(read_end, 10) == b"0"
+        finally:
+            os.close(read_end)
+            os.waitpid(pid, 0)
+        assert len(pool._idle) == 1
+        pool.request(REQUEST)
+        assert pool.connects == 1

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime
+import json
 import logging
 import socket
 import threading
@@ -346,6 +347,10 @@ FAULTS = {
     "unknown-400": Fault.error(400, "SomethingNewException"),
     "access-denied": Fault.error(400, "AccessDeniedException", "not allowed"),
     "transaction-conflict": Fault.error(400, "TransactionConflictException"),
+    "html-200": Fault.answer(200, b"<html>fine</html>"),
+    "null-200": Fault.answer(
+        200, b'{"Item": null, "Unknown": 1}', "application/x-amz-json-1.0"
+    ),
 }
 
 
@@ -364,6 +369,19 @@ def test_error_answers_are_retried_and_parsed_as_boto3(
         assert_same_error(theirs, ours)
     else:
         assert comparable(ours) == comparable(theirs)
+
+
+def test_an_answer_that_is_no_json_object(
+    pair: Pair, proxy: DynamoProxy, table: str
+) -> None:
+    raised = []
+    for client in (pair.boto3, pair.lean):
+        proxy.inject(Fault.answer(200, b"[]", "application/x-amz-json-1.0"))
+        with pytest.raises(Exception) as info:  # noqa: PT011 - whatever botocore raises
+            client.get_item(TableName=table, Key=key("x"))
+        raised.append(info.value)
+    assert type(raised[0]) is type(raised[1])
+    assert str(raised[0]) == str(raised[1])
 
 
 def test_codes_of_non_json_bodies(pair: Pair, proxy: DynamoProxy, table: str) -> None:
@@ -557,6 +575,15 @@ def test_legacy_retry_mode_is_mirrored(
         if isinstance(theirs, ClientError):
             assert_same_error(theirs, ours)
     assert pair.lean_sleeps == pytest.approx(pair.boto3_sleeps)
+
+
+def test_legacy_default_attempts(
+    make_pair: Callable[..., Pair], proxy: DynamoProxy, table: str
+) -> None:
+    """botocore's legacy retry rules give DynamoDB 10 attempts."""
+    pair = make_pair(retries={"mode": "legacy"})
+    results = run_faulted(pair, proxy, FAULTS["unavailable-503"], 12, table)
+    assert [attempts for _, attempts, _ in results] == [10, 10]
 
 
 def test_attempts_from_the_environment(
@@ -753,6 +780,96 @@ def test_refreshable_credentials_are_refreshed(
     ]
 
 
+ALLOW_DYNAMODB = json.dumps(
+    {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Action": ["dynamodb:*", "sts:AssumeRole"],
+                "Resource": "*",
+            }
+        ],
+    }
+)
+TRUST_ANYONE = json.dumps(
+    {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "sts:AssumeRole"}
+        ],
+    }
+)
+
+
+def test_signatures_verified_by_moto_with_iam_auth_on(
+    server: DynamoServer, table: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """moto recomputes the SigV4 signature of every request and checks IAM."""
+    if not isinstance(server, MotoServer):
+        pytest.skip("only moto checks signatures")
+    import moto.settings
+
+    options: dict[str, t.Any] = {
+        "endpoint_url": server.endpoint_url,
+        "region_name": "us-east-1",
+        "config": CLIENT_CONFIG.merge(Config(retries={"total_max_attempts": 1})),
+    }
+    admin: dict[str, t.Any] = {
+        "aws_access_key_id": "testing",
+        "aws_secret_access_key": "testing",
+    }
+    iam = _session.client("iam", **options, **admin)
+    user = f"app-{uuid.uuid4().hex[:8]}"
+    iam.create_user(UserName=user)
+    policy = iam.create_policy(PolicyName=user, PolicyDocument=ALLOW_DYNAMODB)
+    iam.attach_user_policy(UserName=user, PolicyArn=policy["Policy"]["Arn"])
+    role = iam.create_role(RoleName=user, AssumeRolePolicyDocument=TRUST_ANYONE)
+    iam.attach_role_policy(RoleName=user, PolicyArn=policy["Policy"]["Arn"])
+    access_key = iam.create_access_key(UserName=user)["AccessKey"]
+    iam.close()
+    keys: dict[str, t.Any] = {
+        "aws_access_key_id": access_key["AccessKeyId"],
+        "aws_secret_access_key": access_key["SecretAccessKey"],
+    }
+    monkeypatch.setattr(moto.settings, "INITIAL_NO_AUTH_ACTION_COUNT", 0)
+    sts = _session.client("sts", **options, **keys)
+    assumed = sts.assume_role(RoleArn=role["Role"]["Arn"], RoleSessionName="lean")
+    sts.close()
+    temporary = {
+        "aws_access_key_id": assumed["Credentials"]["AccessKeyId"],
+        "aws_secret_access_key": assumed["Credentials"]["SecretAccessKey"],
+        "aws_session_token": assumed["Credentials"]["SessionToken"],
+    }
+    wrong = {**keys, "aws_secret_access_key": "wrong"}
+    cases: list[tuple[dict[str, t.Any], bool]] = [
+        (keys, True),
+        (temporary, True),
+        (wrong, False),
+    ]
+    for credentials, works in cases:
+        client = _session.client("dynamodb", **options, **credentials)
+        lean = lean_client_for(client)
+        assert lean is not None
+        try:
+            if works:
+                answer = lean.get_item(TableName=table, Key=key("x"))
+                assert answer["ResponseMetadata"]["HTTPStatusCode"] == 200
+            else:
+                theirs, ours = errors_of(
+                    Pair(client, lean, [], []),
+                    "get_item",
+                    TableName=table,
+                    Key=key("x"),
+                )
+                assert_same_error(theirs, ours)
+                assert ours.response["Error"]["Code"] == "403"
+                assert "SignatureDoesNotMatch" in ours.response["Error"]["Message"]
+        finally:
+            lean.close()
+            client.close()
+
+
 def test_missing_credentials(
     server: DynamoServer,
     proxy: DynamoProxy,
@@ -783,6 +900,80 @@ def test_missing_credentials(
 
 
 # -- threads ------------------------------------------------------------------------
+
+
+def test_an_idle_connection_the_server_closed_is_replaced(
+    pair: Pair, proxy: DynamoProxy, table: str
+) -> None:
+    pair.lean.get_item(TableName=table, Key=key("x"))
+    assert proxy.close_idle_connections() == 1
+    pair.lean.get_item(TableName=table, Key=key("x"))
+    assert proxy.count("GetItem") == 2
+    assert proxy.connections == 2
+
+
+RICH_ANSWER = {
+    "Attributes": {
+        "id": {"S": "x"},
+        "data": {"B": "AAH/"},
+        "blobs": {"BS": ["AQ==", "AgM="]},
+        "nums": {"NS": ["1", "2.5"]},
+        "tags": {"SS": ["a"]},
+        "nested": {
+            "M": {
+                "inner": {"B": "/g=="},
+                "list": {"L": [{"B": "eA=="}, {"NULL": True}, {"BOOL": True}]},
+                "empty": {"M": {}},
+            }
+        },
+    },
+    "ConsumedCapacity": {
+        "TableName": "t",
+        "CapacityUnits": 3.0,
+        "WriteCapacityUnits": 3,
+        "Table": {"CapacityUnits": 1.0},
+        "LocalSecondaryIndexes": {"lsi": {"CapacityUnits": 1}},
+        "GlobalSecondaryIndexes": {"gsi": {"CapacityUnits": 1.0}},
+    },
+    "ItemCollectionMetrics": {
+        "ItemCollectionKey": {"pk": {"B": "AAE="}},
+        "SizeEstimateRangeGB": [0.0, 1.0],
+    },
+}
+
+
+def test_a_rich_answer_is_parsed_as_botocore_parses_it(
+    pair: Pair, proxy: DynamoProxy, table: str
+) -> None:
+    body = json.dumps(RICH_ANSWER).encode()
+    fault = Fault.answer(200, body, "application/x-amz-json-1.0", crc32=True)
+    answers = []
+    for client in (pair.boto3, pair.lean):
+        proxy.inject(fault)
+        answers.append(client.put_item(TableName=table, Item=key("x")))
+    theirs, ours = answers
+    assert comparable(ours) == comparable(theirs)
+    assert ours["ItemCollectionMetrics"]["ItemCollectionKey"] == {
+        "pk": {"B": b"\x00\x01"}
+    }
+    assert ours["Attributes"]["blobs"] == {"BS": [b"\x01", b"\x02\x03"]}
+
+
+def test_a_crc32_that_is_no_number(pair: Pair, proxy: DynamoProxy, table: str) -> None:
+    """botocore's checksum check fails on it; so does the lean client's."""
+    headers = [("x-amz-crc32", "abc")]
+    fault = Fault.answer(200, b"{}", "application/x-amz-json-1.0", headers=headers)
+    for client in (pair.boto3, pair.lean):
+        proxy.inject(fault)
+        with pytest.raises(ValueError, match="invalid literal"):
+            client.get_item(TableName=table, Key=key("x"))
+
+
+def test_parameters_are_not_validated(pair: Pair, table: str) -> None:
+    with pytest.raises(TypeError, match="not a DynamoDB parameter type"):
+        pair.lean.put_item(TableName=table, Item={"id": {"S": "x"}, "v": {"B": {1}}})
+    with pytest.raises(ClientError):  # the server's answer
+        pair.lean.get_item(TableName=table)
 
 
 def test_many_threads_share_one_client(
