@@ -29,8 +29,9 @@ change nothing.
 A client with a setting the lean client cannot honour gets no lean client:
 a proxy (from its config or the environment), a client certificate, a
 signature version other than SigV4 (``UNSIGNED`` included), the adaptive
-retry mode, endpoint discovery, ``account_id_endpoint_mode="required"``, a
-protocol other than JSON, or an HTTP layer other than botocore's own.
+retry mode, endpoint discovery, ``account_id_endpoint_mode="required"``, an
+endpoint URL with a path, a protocol other than JSON, or an HTTP layer other
+than botocore's own.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ import os
 import ssl
 import types
 import typing as t
+from urllib.parse import urlsplit
 
 from botocore import UNSIGNED, loaders, retryhandler, translate
 from botocore.discovery import EndpointDiscoveryHandler
@@ -138,8 +140,9 @@ def _unsupported(client: t.Any) -> str | None:
     if session_type is not URLLib3Session:
         return "an HTTP session other than botocore's URLLib3Session"
     url = meta.endpoint_url
-    if not url.startswith(("http://", "https://")):
-        return f"the endpoint {url!r}"
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or parts.path.strip("/") or parts.query:
+        return f"the endpoint URL {url!r}"
     if http_session._proxy_config.proxy_url_for(url + "/"):
         return "a proxy"
     if http_session._cert_file or meta.config.client_cert:

@@ -307,7 +307,7 @@ class ConnectionPool:
 _pools: weakref.WeakSet[ConnectionPool] = weakref.WeakSet()
 
 
-def _forget_inherited_connections() -> None:
+def _forget_inherited_connections() -> None:  # pragma: no cover - in a child
     """In a forked child: drop the parent's sockets, never to share them."""
     for pool in list(_pools):
         pool.close()

@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import datetime
 import json
-import logging
 import socket
 import threading
 import types
@@ -23,7 +22,6 @@ import boto3
 import botocore.endpoint
 import botocore.session
 import pytest
-from botocore import UNSIGNED
 from botocore.config import Config
 from botocore.credentials import RefreshableCredentials
 from botocore.exceptions import (
@@ -35,7 +33,6 @@ from botocore.exceptions import (
     NoCredentialsError,
     ReadTimeoutError,
 )
-from botocore.httpsession import where
 from dynamo_proxy import DynamoProxy, Fault
 from servers import (
     CLIENT_CONFIG,
@@ -634,104 +631,6 @@ def test_one_attempt_only(
     assert ours["ResponseMetadata"]["MaxAttemptsReached"] is True
     results = run_faulted(pair, proxy, FAULTS["throttled"], 9, table)
     assert [attempts for _, attempts, _ in results] == [1, 1]
-
-
-def build(**options: t.Any) -> tuple[t.Any, LeanClient | None]:
-    config = options.pop("config", None)
-    session = boto3.session.Session(
-        aws_access_key_id="k", aws_secret_access_key="s", region_name="eu-west-1"
-    )
-    client = session.client("dynamodb", config=config, **options)
-    return client, lean_client_for(client)
-
-
-def test_endpoint_region_timeouts_and_pool(monkeypatch: pytest.MonkeyPatch) -> None:
-    _, lean = build(
-        config=Config(connect_timeout=1.5, read_timeout=2.5, max_pool_connections=7)
-    )
-    assert lean is not None
-    assert lean.pool.url == "https://dynamodb.eu-west-1.amazonaws.com/"
-    assert lean.signer.host == "dynamodb.eu-west-1.amazonaws.com"
-    assert lean.signer.region == "eu-west-1"
-    assert (lean.pool.connect_timeout, lean.pool.read_timeout) == (1.5, 2.5)
-    assert lean.pool.max_connections == 7
-    assert lean.pool.ssl_context is not None
-    assert lean.pool.ssl_context.check_hostname
-    _, fips = build(config=Config(use_fips_endpoint=True))
-    assert fips is not None
-    assert fips.pool.host == "dynamodb-fips.eu-west-1.amazonaws.com"
-    _, dual = build(config=Config(use_dualstack_endpoint=True))
-    assert dual is not None
-    assert dual.pool.host == "dynamodb.eu-west-1.api.aws"
-    _, unverified = build(verify=False)
-    assert unverified is not None
-    assert unverified.pool.ssl_context is not None
-    assert not unverified.pool.ssl_context.check_hostname
-    _, bundled = build(verify=where())
-    assert bundled is not None
-    assert bundled.pool.ssl_context is not None
-    assert bundled.pool.ssl_context.get_ca_certs()
-    monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", "http://localhost:8123")
-    _, local = build()
-    assert local is not None
-    assert (local.pool.url, local.signer.host) == (
-        "http://localhost:8123/",
-        "localhost:8123",
-    )
-
-
-@pytest.mark.parametrize(
-    ("options", "reason"),
-    [
-        ({"config": Config(proxies={"https": "http://proxy.example:3128"})}, "a proxy"),
-        ({"config": Config(client_cert="/tmp/cert.pem")}, "a client certificate"),
-        ({"config": Config(retries={"mode": "adaptive"})}, "retry mode 'adaptive'"),
-        ({"config": Config(signature_version=UNSIGNED)}, "signature version"),
-        ({"config": Config(endpoint_discovery_enabled=True)}, "endpoint discovery"),
-        (
-            {"config": Config(account_id_endpoint_mode="required")},
-            "account_id_endpoint_mode",
-        ),
-    ],
-)
-def test_settings_it_cannot_honour_select_boto3(
-    options: dict[str, t.Any], reason: str, caplog: pytest.LogCaptureFixture
-) -> None:
-    with caplog.at_level(logging.DEBUG, "flask_dynamodb_session.transport"):
-        client, lean = build(**options)
-    assert lean is None
-    assert reason in caplog.text
-    client.close()
-
-
-def test_proxy_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.example:3128")
-    assert build()[1] is None
-    monkeypatch.setenv("NO_PROXY", "amazonaws.com")
-    assert build()[1] is not None
-
-
-def test_other_settings_are_accepted() -> None:
-    config = Config(  # type: ignore[call-arg]
-        parameter_validation=False,
-        tcp_keepalive=True,
-        user_agent_extra="extra/1",
-        user_agent_appid="myapp",
-        s3={"addressing_style": "path"},
-        proxies={},
-    )
-    _, lean = build(config=config)
-    assert lean is not None
-    assert "extra/1" in lean._operations["GetItem"][2]
-    assert "app/myapp" in lean._operations["GetItem"][2]
-
-
-def test_not_a_dynamodb_client() -> None:
-    client = boto3.session.Session(region_name="eu-west-1").client(
-        "sqs", aws_access_key_id="k", aws_secret_access_key="s"
-    )
-    assert lean_client_for(client) is None
-    assert LeanClient.from_boto3(object()) is None
 
 
 # -- credentials ----------------------------------------------------------------
