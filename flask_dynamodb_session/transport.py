@@ -240,7 +240,10 @@ def _blob(value: object) -> str:
     raise TypeError(f"{type(value).__name__} is not a DynamoDB parameter type")
 
 
-_encode = json.JSONEncoder(separators=(",", ":"), default=_blob).encode
+#: Parameters are trees of dicts and lists, never cyclic: no cycle check.
+_encode = json.JSONEncoder(
+    separators=(",", ":"), default=_blob, check_circular=False
+).encode
 
 
 def _crc32_ok(response: Response) -> bool:
