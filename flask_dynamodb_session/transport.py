@@ -119,9 +119,12 @@ class LeanClient:
     def call(self, operation: str, params: t.Mapping[str, t.Any]) -> dict[str, t.Any]:
         """Send one operation, retrying as the retry handler decides.
 
-        :raises botocore.exceptions.ClientError: the service refused the call.
+        :raises botocore.exceptions.ClientError: the service refused the call;
+            its ``response`` has ``ResponseMetadata.RetryAttempts``.
         :raises botocore.exceptions.BotoCoreError: no credentials, or the
-            endpoint could not be reached after the last attempt.
+            endpoint could not be reached after the last attempt; then the
+            exception also has a ``retry_attempts`` attribute, which boto3's
+            do not.
         """
         model, target, head, members = self._operations[operation]
         body = _encode(params).encode()
@@ -154,6 +157,7 @@ class LeanClient:
                 break
         if outcome is None:
             assert caught is not None
+            t.cast(t.Any, caught).retry_attempts = attempts - 1
             raise caught
         response, parsed = outcome
         self._done(parsed, response, attempts, context)

@@ -471,6 +471,7 @@ def test_connection_closed_without_answer(
     assert type(ours) is type(theirs)
     assert str(ours) == str(theirs)
     assert our_attempts == their_attempts == 3
+    assert getattr(ours, "retry_attempts", None) == 2
     # Once only: the next attempt is answered.
     (theirs, their_attempts, _), (ours, our_attempts, _) = run_faulted(
         pair, proxy, Fault.drop(), 1, table
