@@ -1,4 +1,8 @@
-"""Building the one boto3 DynamoDB client an interface uses.
+"""Building the boto3 DynamoDB clients of a store.
+
+A store has one client for the request path (short timeouts: a session read
+must not hold a request for long) and, built only when needed, one for the
+table's life, scans and the CLI.
 
 Nothing here calls the network: botocore connects on the first request.
 """
@@ -67,10 +71,16 @@ DEFAULT_CONFIG = Config(
     user_agent=_user_agent(),
 )
 
+#: The config of the client that creates the table, scans it and serves the
+#: CLI: a scan page of a large table or a table's creation may take longer
+#: than a second, and nobody's request waits for it. ``botocore_config`` is
+#: merged over it too.
+ADMIN_CONFIG = DEFAULT_CONFIG.merge(Config(connect_timeout=2, read_timeout=10))
+
 _ATTEMPT_KEYS = frozenset({"max_attempts", "total_max_attempts"})
 
 
-def client_config(botocore_config: Config | None) -> Config:
+def client_config(botocore_config: Config | None, *, admin: bool = False) -> Config:
     """The package's :data:`DEFAULT_CONFIG` with ``botocore_config`` over it.
 
     Options are merged one by one, as :meth:`botocore.config.Config.merge`
@@ -80,10 +90,13 @@ def client_config(botocore_config: Config | None) -> Config:
     retries, ``total_max_attempts`` the attempts).
 
     :param botocore_config: the ``botocore_config`` option, if any.
+    :param admin: the config of the table's life, scans and the CLI
+        (:data:`ADMIN_CONFIG`), not of the request path.
     """
+    defaults = ADMIN_CONFIG if admin else DEFAULT_CONFIG
     if botocore_config is None:
-        return DEFAULT_CONFIG
-    config = DEFAULT_CONFIG.merge(botocore_config)
+        return defaults
+    config = defaults.merge(botocore_config)
     retries: _RetryDict | None = getattr(botocore_config, "retries", None)
     if retries is not None:
         merged: _RetryDict = {"mode": "standard"}
@@ -99,10 +112,12 @@ def client_config(botocore_config: Config | None) -> Config:
 LOCAL_REGION = "us-east-1"
 
 
-def build_client(settings: Settings) -> DynamoDBClient:
+def build_client(settings: Settings, *, admin: bool = False) -> DynamoDBClient:
     """Return the client the settings ask for, building one if needed.
 
     :param settings: resolved options.
+    :param admin: build the client of the table's life, scans and the CLI,
+        whose timeouts are longer than the request path's.
     :raises ConfigurationError: no region could be found.
     """
     if settings.client is not None:
@@ -121,5 +136,5 @@ def build_client(settings: Settings) -> DynamoDBClient:
         "dynamodb",
         region_name=region,
         endpoint_url=settings.endpoint_url,
-        config=client_config(settings.botocore_config),
+        config=client_config(settings.botocore_config, admin=admin),
     )

@@ -49,6 +49,7 @@ from .exceptions import (
     error_code,
 )
 from .signals import dynamodb_called
+from .transport import LeanClient, lean_client_for
 
 if t.TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -59,6 +60,12 @@ if t.TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 _T = t.TypeVar("_T")
+
+
+#: The client of the item calls: boto3's, or the lean one (same methods).
+ItemClient: t.TypeAlias = "DynamoDBClient | LeanClient"
+
+
 Item = t.Mapping[str, "AttributeValueTypeDef"]
 
 #: DynamoDB's item size limit, in bytes.
@@ -123,8 +130,14 @@ def item_size(key: str, payload: bytes, *numbers: int) -> int:
 class ItemStore:
     """Reads and writes the session items of one DynamoDB table.
 
-    The boto3 client is built on first use, once, under a lock; constructing
-    a store makes no network call.
+    Its clients are built on first use, once, under a lock; constructing a
+    store makes no network call. The four item calls (``GetItem``,
+    ``PutItem``, ``UpdateItem``, ``DeleteItem``) go through
+    :attr:`item_client`: the lean transport (:mod:`.transport`) with the
+    ``transport`` option ``"auto"``, where it can honour every setting, else
+    boto3. Everything else (:mod:`.table`, :mod:`.maintenance`, the CLI) uses
+    :attr:`client`, always boto3. A ``client`` option is used as it is for
+    both.
 
     :param settings: the resolved options (table, client, prefix, ...).
     """
@@ -133,20 +146,43 @@ class ItemStore:
         #: The options this store was built with.
         self.settings = settings
         self._client: DynamoDBClient | None = settings.client
+        self._item_client: ItemClient | None = settings.client
+        #: The boto3 client the lean transport was built from, if any.
+        self._item_source: DynamoDBClient | None = None
         self._lock = threading.RLock()
         #: ``auto_create`` has made sure the table exists.
         self.table_ready = False
 
     @property
     def client(self) -> DynamoDBClient:
-        """The low-level boto3 client, built on first use."""
+        """The low-level boto3 client for the table's life, scans and the CLI."""
         client = self._client
         if client is None:
             with self._lock:
                 if self._client is None:
-                    self._client = build_client(self.settings)
+                    self._client = build_client(self.settings, admin=True)
                 client = self._client
         return client
+
+    @property
+    def item_client(self) -> ItemClient:
+        """The client of the four item calls: lean, or boto3."""
+        client = self._item_client
+        if client is None:
+            with self._lock:
+                if self._item_client is None:
+                    self._item_client = self._build_item_client()
+                client = self._item_client
+        return client
+
+    def _build_item_client(self) -> ItemClient:
+        source = build_client(self.settings)
+        self._item_source = source
+        if self.settings.transport == "auto":
+            lean = lean_client_for(source)
+            if lean is not None:
+                return lean
+        return source
 
     @property
     def table(self) -> str:
@@ -185,7 +221,7 @@ class ItemStore:
         try:
             self._call(
                 "PutItem",
-                self.client.put_item,
+                self.item_client.put_item,
                 TableName=self.table,
                 Item=item,
                 ConditionExpression="attribute_not_exists(id)",
@@ -300,7 +336,7 @@ class ItemStore:
         try:
             self._call(
                 "UpdateItem",
-                self.client.update_item,
+                self.item_client.update_item,
                 TableName=self.table,
                 Key={"id": {"S": self.key(sid)}},
                 UpdateExpression="SET #e = :e, #w = :w",
@@ -349,7 +385,7 @@ class ItemStore:
         self._check_size(key, payload, now + duration, now, _MAX_VERSION)
         self._call(
             "UpdateItem",
-            self.client.update_item,
+            self.item_client.update_item,
             TableName=self.table,
             Key={"id": {"S": key}},
             UpdateExpression=_SAVE_EXPRESSION,
@@ -367,10 +403,15 @@ class ItemStore:
         self._delete_key(self.key(sid))
 
     def close(self) -> None:
-        """Close the client this store built (a client given to it stays open)."""
+        """Close the clients this store built (a client given to it stays open)."""
         with self._lock:
-            client, self._client = self._client, self.settings.client
-        if client is not None and client is not self.settings.client:
+            built = [self._client, self._item_client, self._item_source]
+            self._client = self._item_client = self.settings.client
+            self._item_source = None
+        given = self.settings.client
+        for client in {
+            id(c): c for c in built if c is not None and c is not given
+        }.values():
             client.close()
 
     # -- helpers ------------------------------------------------------------
@@ -378,7 +419,7 @@ class ItemStore:
     def _delete_key(self, key: str) -> None:
         self._call(
             "DeleteItem",
-            self.client.delete_item,
+            self.item_client.delete_item,
             TableName=self.table,
             Key={"id": {"S": key}},
         )
@@ -395,7 +436,7 @@ class ItemStore:
         try:
             self._call(
                 "UpdateItem",
-                self.client.update_item,
+                self.item_client.update_item,
                 TableName=self.table,
                 Key={"id": {"S": key}},
                 UpdateExpression=_SAVE_EXPRESSION,
@@ -416,7 +457,7 @@ class ItemStore:
         try:
             self._call(
                 "DeleteItem",
-                self.client.delete_item,
+                self.item_client.delete_item,
                 TableName=self.table,
                 Key={"id": {"S": key}},
                 ConditionExpression=_AT_VERSION if version else _AT_NO_VERSION,
@@ -446,7 +487,7 @@ class ItemStore:
         """One GetItem of a stored key; ``None`` if missing, expired or corrupt."""
         response = self._call(
             "GetItem",
-            self.client.get_item,
+            self.item_client.get_item,
             TableName=self.table,
             Key={"id": {"S": key}},
             ConsistentRead=consistent,
@@ -568,7 +609,9 @@ class ItemStore:
             )
 
     def _max_attempts(self) -> int:
-        retries = getattr(self.client.meta.config, "retries", None) or {}
+        source = self._item_source or self.item_client
+        config = getattr(getattr(source, "meta", None), "config", None)
+        retries = getattr(config, "retries", None) or {}
         return int(retries.get("total_max_attempts", 1))
 
     def _create_missing_table(self) -> bool:

@@ -31,6 +31,9 @@ if t.TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
 BILLING_MODES = ("PROVISIONED", "PAY_PER_REQUEST")
+#: ``"auto"``: the request path's item calls use the lean transport where it
+#: can honour every setting; ``"boto3"``: every call goes through boto3.
+TRANSPORTS = ("auto", "boto3")
 #: The longest ``ttl`` or ``touch_after``, in seconds: ten years of 365 days.
 #: Expiry times are epoch seconds stored as DynamoDB numbers; a lifetime
 #: beyond this is a mistake in the config, not a session.
@@ -78,6 +81,8 @@ class Settings:
     billing_mode: str = "PROVISIONED"
     #: Prepended to every stored key, so several apps can share a table.
     key_prefix: str = ""
+    #: How the request path's item calls are sent: ``"auto"`` or ``"boto3"``.
+    transport: str = "auto"
 
 
 #: keyword argument -> config key
@@ -96,6 +101,7 @@ CONFIG_KEYS: dict[str, str] = {
     "write_capacity": "SESSION_DYNAMODB_WRITE_CAPACITY",
     "billing_mode": "SESSION_DYNAMODB_BILLING_MODE",
     "key_prefix": "SESSION_DYNAMODB_KEY_PREFIX",
+    "transport": "SESSION_DYNAMODB_TRANSPORT",
 }
 
 
@@ -281,6 +287,13 @@ def _billing_mode(key: str, value: t.Any) -> str:
     return mode
 
 
+def _transport(key: str, value: t.Any) -> str:
+    transport = _text(key, value).strip().lower()
+    if transport not in TRANSPORTS:
+        raise ConfigurationError(key, value, f"must be one of {', '.join(TRANSPORTS)}")
+    return transport
+
+
 def _key_prefix(key: str, value: t.Any) -> str:
     prefix = _text(key, value)
     try:
@@ -309,4 +322,5 @@ _CHECKS: dict[str, t.Callable[[str, t.Any], t.Any]] = {
     "write_capacity": _capacity,
     "billing_mode": _billing_mode,
     "key_prefix": _key_prefix,
+    "transport": _transport,
 }

@@ -1,16 +1,20 @@
-"""Shared fixtures: a moto table, an app using it, and a DynamoDB call counter."""
+"""Shared fixtures: moto's server behind the test proxy, an app using it on
+each transport, and a DynamoDB call counter that reads the proxy."""
 
 from __future__ import annotations
 
 import collections
 import typing as t
 
-import boto3
 import pytest
+from botocore.config import Config
+from dynamo_proxy import DynamoProxy
 from flask import Flask, session
 from moto import mock_aws
+from servers import MotoServer
 
 from flask_dynamodb_session import DynamoDBSessionInterface, ServerSideSession
+from flask_dynamodb_session.transport import LeanClient
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterator
@@ -22,17 +26,22 @@ TABLE = "sessions"
 
 
 class CallCounter:
-    """Counts the DynamoDB API calls a client makes, by operation name."""
+    """Counts the DynamoDB calls that reach the server, by operation name.
 
-    def __init__(self, client: DynamoDBClient) -> None:
-        self.calls: list[str] = []
-        client.meta.events.register("before-call.dynamodb", self._record)
+    It reads them off the test proxy in front of the server, so it sees the
+    calls of every transport alike.
+    """
 
-    def _record(self, model: t.Any, **kwargs: t.Any) -> None:
-        self.calls.append(model.name)
+    def __init__(self, proxy: DynamoProxy) -> None:
+        self.proxy = proxy
+        proxy.reset()
+
+    @property
+    def calls(self) -> list[str]:
+        return self.proxy.operations()
 
     def reset(self) -> None:
-        self.calls.clear()
+        self.proxy.reset()
 
     @property
     def counts(self) -> dict[str, int]:
@@ -66,23 +75,92 @@ def aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture
 def moto() -> Iterator[None]:
+    """moto's in-process mock of AWS: boto3 clients made meanwhile never
+    leave the process. (It resets moto's state, the shared server's too:
+    a test uses either this or :func:`dynamodb`.)"""
     with mock_aws():
         yield
 
 
+@pytest.fixture(scope="session")
+def moto_server() -> Iterator[MotoServer]:
+    """moto's DynamoDB server on a free loopback port, for the whole run."""
+    with MotoServer() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def dynamo_proxy(moto_server: MotoServer) -> Iterator[DynamoProxy]:
+    """The recording, fault-injecting proxy the apps of the tests call."""
+    with DynamoProxy(moto_server.endpoint_url) as proxy:
+        yield proxy
+
+
 @pytest.fixture
-def dynamodb(moto: None) -> Iterator[DynamoDBClient]:
-    """A moto DynamoDB client with the session table created."""
-    client = boto3.client("dynamodb", region_name="us-east-1")
+def proxy(dynamo_proxy: DynamoProxy) -> Iterator[DynamoProxy]:
+    """The proxy, without calls recorded or faults left by earlier tests."""
+    dynamo_proxy.heal()
+    dynamo_proxy.reset()
+    yield dynamo_proxy
+    dynamo_proxy.heal()
+
+
+@pytest.fixture
+def dynamodb(moto_server: MotoServer, proxy: DynamoProxy) -> Iterator[DynamoDBClient]:
+    """A client of moto's server (past the proxy), the session table new."""
+    client = moto_server.client()
+    if TABLE in client.list_tables()["TableNames"]:
+        client.delete_table(TableName=TABLE)
     create_table(client)
+    proxy.reset()
     yield client
     client.close()
 
 
 @pytest.fixture
-def calls(dynamodb: DynamoDBClient) -> CallCounter:
-    """The DynamoDB calls the app makes (registered before any request)."""
-    return CallCounter(dynamodb)
+def calls(proxy: DynamoProxy) -> CallCounter:
+    """The DynamoDB calls the app makes, as the server receives them."""
+    return CallCounter(proxy)
+
+
+#: The transports of the request path every app fixture runs on.
+TRANSPORTS = ["boto3", "lean"]
+
+#: A botocore config for the apps of the tests: quick to give up.
+TEST_CONFIG = Config(
+    retries={"mode": "standard", "total_max_attempts": 2},
+    connect_timeout=2,
+    read_timeout=5,
+)
+
+
+@pytest.fixture(params=TRANSPORTS)
+def transport(request: pytest.FixtureRequest) -> str:
+    """``"boto3"``, or ``"lean"`` (the ``transport`` option ``"auto"``)."""
+    return t.cast(str, request.param)
+
+
+def served(proxy: DynamoProxy, transport: str, **options: t.Any) -> dict[str, t.Any]:
+    """Interface options for an app that calls moto's server through ``proxy``.
+
+    :param transport: ``"boto3"`` or ``"lean"``; with ``"lean"`` the test
+        fails if the lean transport was not chosen.
+    """
+    options.setdefault("botocore_config", TEST_CONFIG)
+    return {
+        "endpoint_url": proxy.endpoint_url,
+        "region_name": "us-east-1",
+        "transport": "auto" if transport == "lean" else "boto3",
+        **options,
+    }
+
+
+def check_transport(app: Flask, transport: str) -> None:
+    """Fail unless ``app``'s item calls go over ``transport``."""
+    interface = app.session_interface
+    assert isinstance(interface, DynamoDBSessionInterface)
+    lean = isinstance(interface.store_for(app).item_client, LeanClient)
+    assert lean == (transport == "lean"), f"expected the {transport} transport"
 
 
 def make_app(**options: t.Any) -> Flask:
@@ -153,9 +231,19 @@ def make_app(**options: t.Any) -> Flask:
 
 
 @pytest.fixture
-def app(dynamodb: DynamoDBClient) -> Flask:
-    """An app whose sessions live in the moto table, through an injected client."""
-    return make_app(client=dynamodb)
+def options(
+    dynamodb: DynamoDBClient, proxy: DynamoProxy, transport: str
+) -> dict[str, t.Any]:
+    """Interface options of an app on the session table, over this transport."""
+    return served(proxy, transport)
+
+
+@pytest.fixture
+def app(dynamodb: DynamoDBClient, proxy: DynamoProxy, transport: str) -> Flask:
+    """An app whose sessions live in moto's server, over each transport."""
+    app = make_app(**served(proxy, transport))
+    check_transport(app, transport)
+    return app
 
 
 @pytest.fixture

@@ -175,6 +175,15 @@ class DynamoProxy:
         self._lock = threading.Lock()
         self._calls: list[Call] = []
         self._faults: list[Fault] = []
+        self._standing: dict[str, list[t.Any]] = {}  # operation -> [fault, left]
+        #: Called with the operation and the request's JSON body before a
+        #: request is forwarded (a test's way of racing it).
+        self.before_forward: t.Callable[[str, dict[str, t.Any]], None] | None = None
+        #: Called with the operation, the status and the JSON body of the
+        #: server's answer; returns the body to send instead.
+        self.rewrite: (
+            t.Callable[[str, int, dict[str, t.Any]], dict[str, t.Any]] | None
+        ) = None
         self._stop = threading.Event()
         self._listener: socket.socket | None = None
         self._clients: dict[socket.socket, bool] = {}  # socket -> idle
@@ -200,6 +209,24 @@ class DynamoProxy:
         """Forget the faults not applied yet."""
         with self._lock:
             self._faults.clear()
+
+    def fail(self, fault: Fault, *operations: str, times: int | None = None) -> None:
+        """Apply ``fault`` to every request of ``operations`` (of every
+        operation if none is named) until :meth:`heal`: an outage.
+
+        :param times: apply it to only this many requests of each operation.
+        """
+        with self._lock:
+            for operation in operations or ("",):
+                self._standing[operation] = [fault, times]
+
+    def heal(self) -> None:
+        """End every outage, forget pending faults and hooks."""
+        with self._lock:
+            self._standing.clear()
+            self._faults.clear()
+        self.before_forward = None
+        self.rewrite = None
 
     @property
     def pending_faults(self) -> int:
@@ -317,9 +344,12 @@ class DynamoProxy:
                 request = _read_request(reader)
                 if request is None:
                     return
+                operation = _operation(request)
                 with self._lock:
                     self._clients[client] = False
                     fault = self._faults.pop(0) if self._faults else None
+                    if fault is None:
+                        fault = self._standing_fault(operation)
                 if not self._handle(client, upstream, request, fault):
                     return
                 with self._lock:
@@ -359,7 +389,16 @@ class DynamoProxy:
             assert fault is not None
             if self._stop.wait(fault.seconds):
                 return False
+        operation = _operation(request)
+        before = self.before_forward
+        if before is not None:
+            before(operation, _json(request.body))
         status, headers, body = _forward(upstream, request)
+        rewrite = self.rewrite
+        if rewrite is not None:
+            body = json.dumps(rewrite(operation, status, _json(body))).encode()
+            headers = [(n, v) for n, v in headers if n.lower() != "x-amz-crc32"]
+            headers.append(("x-amz-crc32", str(zlib.crc32(body))))
         if kind == "bad_crc32":
             headers = [(n, v) for n, v in headers if n.lower() != "x-amz-crc32"]
             headers.append(("x-amz-crc32", str((zlib.crc32(body) + 1) % 2**32)))
@@ -369,15 +408,33 @@ class DynamoProxy:
         )
         return not close
 
+    def _standing_fault(self, operation: str) -> Fault | None:
+        """The fault of an outage of ``operation``, used up by one (locked)."""
+        entry = self._standing.get(operation, self._standing.get(""))
+        if entry is None or entry[1] == 0:
+            return None
+        if entry[1] is not None:
+            entry[1] -= 1
+        return t.cast(Fault, entry[0])
+
     def _record(self, request: _Request, fault: Fault | None) -> None:
-        target = request.headers.get("x-amz-target", "")
-        try:
-            body = json.loads(request.body) if request.body else {}
-        except ValueError:
-            body = {}
-        call = Call(target.rpartition(".")[2], body, dict(request.headers), fault)
+        call = Call(
+            _operation(request), _json(request.body), dict(request.headers), fault
+        )
         with self._lock:
             self._calls.append(call)
+
+
+def _operation(request: _Request) -> str:
+    return request.headers.get("x-amz-target", "").rpartition(".")[2]
+
+
+def _json(body: bytes) -> dict[str, t.Any]:
+    try:
+        value = json.loads(body) if body else {}
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
 
 
 class _Request(t.NamedTuple):

@@ -11,12 +11,13 @@ import typing as t
 import pytest
 from botocore.config import Config
 
-from flask_dynamodb_session import DynamoDBSessionInterface, SessionBackendError
+from flask_dynamodb_session import SessionBackendError
 from flask_dynamodb_session.client import (
     CONNECT_TIMEOUT,
     DEFAULT_CONFIG,
     MAX_ATTEMPTS,
     READ_TIMEOUT,
+    build_client,
     client_config,
 )
 from flask_dynamodb_session.settings import resolve
@@ -39,12 +40,16 @@ def retry_backoff_bound(attempts: int) -> float:
     return sum(0.025 * (1 << retry) for retry in range(attempts - 1))
 
 
-def effective_config(botocore_config: Config | None) -> dict[str, t.Any]:
-    """The options of a client built with ``botocore_config``, as botocore has them."""
-    interface = DynamoDBSessionInterface(
-        region_name="eu-west-1", botocore_config=botocore_config
-    )
-    client = interface.store.client
+def effective_config(
+    botocore_config: Config | None, *, admin: bool = False
+) -> dict[str, t.Any]:
+    """The options of a client built with ``botocore_config``, as botocore has them.
+
+    :param admin: of the client for the table's life and the CLI, not of the
+        request path.
+    """
+    settings = resolve({"region_name": "eu-west-1", "botocore_config": botocore_config})
+    client = build_client(settings, admin=admin)
     try:
         return dict(vars(client.meta.config))
     finally:
@@ -146,6 +151,10 @@ def silent_server() -> Iterator[SilentServer]:
         yield server
 
 
+#: The ``transport`` option of each transport the tests run on.
+OPTION = {"boto3": "boto3", "lean": "auto"}
+
+
 def timed_load(store: SessionStore) -> float:
     """Seconds ``store.load`` took to fail with a :class:`SessionBackendError`."""
     started = time.monotonic()
@@ -167,6 +176,14 @@ def test_default_config() -> None:
     assert config["max_pool_connections"] == 32
     assert config["tcp_keepalive"] is True
     assert config["user_agent"].startswith("flask-dynamodb-session/")
+
+
+def test_table_life_and_the_cli_wait_longer() -> None:
+    config = effective_config(None, admin=True)
+    assert (config["connect_timeout"], config["read_timeout"]) == (2, 10)
+    assert config["retries"] == {"mode": "standard", "total_max_attempts": 3}
+    config = effective_config(Config(read_timeout=30), admin=True)
+    assert config["read_timeout"] == 30
 
 
 def test_the_given_config_is_merged_over_the_defaults() -> None:
@@ -212,11 +229,15 @@ def test_the_defaults_are_left_alone() -> None:
 
 @pytest.mark.server
 def test_a_hung_dynamodb_fails_a_read_within_the_bound(
-    silent_server: SilentServer,
+    silent_server: SilentServer, transport: str
 ) -> None:
     store = SessionStore(
         resolve(
-            {"endpoint_url": silent_server.endpoint_url, "region_name": "us-east-1"}
+            {
+                "endpoint_url": silent_server.endpoint_url,
+                "region_name": "us-east-1",
+                "transport": OPTION[transport],
+            }
         )
     )
     try:
@@ -232,13 +253,16 @@ def test_a_hung_dynamodb_fails_a_read_within_the_bound(
 
 
 @pytest.mark.server
-def test_a_longer_read_timeout_is_honoured(silent_server: SilentServer) -> None:
+def test_a_longer_read_timeout_is_honoured(
+    silent_server: SilentServer, transport: str
+) -> None:
     read_timeout = 1.5
     store = SessionStore(
         resolve(
             {
                 "endpoint_url": silent_server.endpoint_url,
                 "region_name": "us-east-1",
+                "transport": OPTION[transport],
                 "botocore_config": Config(read_timeout=read_timeout),
             }
         )
@@ -255,12 +279,15 @@ def test_a_longer_read_timeout_is_honoured(silent_server: SilentServer) -> None:
 
 
 @pytest.mark.server
-def test_fewer_attempts_are_honoured(silent_server: SilentServer) -> None:
+def test_fewer_attempts_are_honoured(
+    silent_server: SilentServer, transport: str
+) -> None:
     store = SessionStore(
         resolve(
             {
                 "endpoint_url": silent_server.endpoint_url,
                 "region_name": "us-east-1",
+                "transport": OPTION[transport],
                 "botocore_config": Config(retries={"total_max_attempts": 1}),
             }
         )

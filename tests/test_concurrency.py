@@ -14,6 +14,7 @@ from flask_dynamodb_session.session import ServerSideSession
 
 if t.TYPE_CHECKING:
     from conftest import CallCounter
+    from dynamo_proxy import DynamoProxy
     from flask.testing import FlaskClient
     from mypy_boto3_dynamodb import DynamoDBClient
 
@@ -108,11 +109,11 @@ def test_logout_is_not_undone_by_a_slow_change(
 
 
 def test_logout_is_not_undone_by_a_slow_touch(
-    dynamodb: DynamoDBClient, calls: CallCounter
+    options: dict[str, t.Any], dynamodb: DynamoDBClient, calls: CallCounter
 ) -> None:
     from conftest import make_app
 
-    app = make_app(client=dynamodb, touch_after=0)
+    app = make_app(**options, touch_after=0)
     client = app.test_client()
     client.post("/set/user/alice")
     cookie = client.get_cookie("session").value  # type: ignore[union-attr]
@@ -129,27 +130,28 @@ def test_logout_is_not_undone_by_a_slow_touch(
 
 
 def test_endless_conflicts_end_in_a_503(
-    app: Flask, client: FlaskClient, cookie: str, dynamodb: DynamoDBClient
+    app: Flask,
+    client: FlaskClient,
+    cookie: str,
+    dynamodb: DynamoDBClient,
+    proxy: DynamoProxy,
 ) -> None:
     request = Request(app, cookie)
     request.session["colour"] = "red"
 
-    def bump(params: dict[str, t.Any], **kwargs: t.Any) -> None:
-        if (
-            "ConditionExpression" in params
-            and params["ConditionExpression"] == "#v = :v"
-        ):
+    def bump(operation: str, body: dict[str, t.Any]) -> None:
+        if operation == "UpdateItem" and body.get("ConditionExpression") == "#v = :v":
             dynamodb.update_item(
                 TableName=TABLE,
-                Key=params["Key"],
+                Key=body["Key"],
                 UpdateExpression="ADD #v :one",
                 ExpressionAttributeNames={"#v": "version"},
                 ExpressionAttributeValues={":one": {"N": "1"}},
             )
 
-    dynamodb.meta.events.register("provide-client-params.dynamodb.UpdateItem", bump)
+    proxy.before_forward = bump
     response = request.save()
-    dynamodb.meta.events.unregister("provide-client-params.dynamodb.UpdateItem", bump)
+    proxy.heal()
     assert response.status_code == 503
     assert "Set-Cookie" not in response.headers
     item = dynamodb.scan(TableName=TABLE)["Items"][0]
@@ -161,15 +163,17 @@ def test_merge_works_without_return_values_on_failure(
     app: Flask,
     client: FlaskClient,
     cookie: str,
-    dynamodb: DynamoDBClient,
+    proxy: DynamoProxy,
     calls: CallCounter,
 ) -> None:
     """Servers that do not return the item on a failed condition are re-read."""
 
-    def strip(parsed: dict[str, t.Any], **kwargs: t.Any) -> None:
-        parsed.pop("Item", None)
+    def strip(operation: str, status: int, body: dict[str, t.Any]) -> dict[str, t.Any]:
+        if operation == "UpdateItem":
+            body.pop("Item", None)
+        return body
 
-    dynamodb.meta.events.register("after-call.dynamodb.UpdateItem", strip)
+    proxy.rewrite = strip
     first, second = Request(app, cookie), Request(app, cookie)
     first.session["colour"] = "red"
     second.session["size"] = "L"

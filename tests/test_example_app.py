@@ -12,6 +12,7 @@ from example_app import DEFAULTS, config_from_env, create_app
 from example_app.__main__ import browser_url
 from example_app.backend import choose_backend
 from example_app.views import format_from_now, format_money, format_utc
+from flask_dynamodb_session.settings import CONFIG_KEYS
 
 if t.TYPE_CHECKING:
     from conftest import CallCounter
@@ -26,12 +27,12 @@ DAY = 86400
 
 
 @pytest.fixture
-def app(dynamodb: DynamoDBClient, monkeypatch: pytest.MonkeyPatch) -> Flask:
+def app(options: dict[str, t.Any], monkeypatch: pytest.MonkeyPatch) -> Flask:
+    """The example app on the tests' moto server, over each transport."""
     for key in ("SECRET_KEY", "SESSION_DYNAMODB_ENDPOINT_URL", "SESSION_DYNAMODB_TTL"):
         monkeypatch.delenv(key, raising=False)
-    return create_app(
-        {"SECRET_KEY": "example secret", "SESSION_DYNAMODB_CLIENT": dynamodb}
-    )
+    config = {CONFIG_KEYS[name]: value for name, value in options.items()}
+    return create_app({"SECRET_KEY": "example secret", **config})
 
 
 @pytest.fixture

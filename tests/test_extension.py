@@ -23,9 +23,11 @@ def new_app(**config: t.Any) -> Flask:
     return app
 
 
-def test_init_app_installs_the_interface(dynamodb: DynamoDBClient) -> None:
+def test_init_app_installs_the_interface(
+    options: dict[str, t.Any], dynamodb: DynamoDBClient
+) -> None:
     app = new_app()
-    extension = DynamoDBSession(app, client=dynamodb)
+    extension = DynamoDBSession(app, **options)
     assert app.session_interface is extension.interface
     assert app.extensions["dynamodb_session"] is extension.interface
     assert "dynamo-session" in app.cli.commands
@@ -44,8 +46,10 @@ def test_init_app_installs_the_interface(dynamodb: DynamoDBClient) -> None:
     assert client.get("/").text == "1"
 
 
-def test_factory_form_serves_several_apps(dynamodb: DynamoDBClient) -> None:
-    extension = DynamoDBSession(client=dynamodb)
+def test_factory_form_serves_several_apps(
+    options: dict[str, t.Any], dynamodb: DynamoDBClient
+) -> None:
+    extension = DynamoDBSession(**options)
     first = new_app(SESSION_DYNAMODB_KEY_PREFIX="a:")
     second = new_app(SESSION_DYNAMODB_KEY_PREFIX="b:")
     extension.init_app(first)

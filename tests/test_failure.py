@@ -1,4 +1,8 @@
-"""Outages, throttling, unhandled errors and the size limit (in-process moto)."""
+"""Outages, throttling, unhandled errors and the size limit, on each transport.
+
+Faults are injected by the test proxy in front of moto's server, so both
+transports meet them alike.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,7 @@ import os
 import typing as t
 
 import pytest
-from botocore.exceptions import ClientError, EndpointConnectionError
+from dynamo_proxy import DynamoProxy, Fault
 from flask import Flask, Response, session
 
 from flask_dynamodb_session import (
@@ -24,35 +28,26 @@ if t.TYPE_CHECKING:
 
 
 class Outage:
-    """Makes chosen DynamoDB operations fail, as botocore would after retries."""
+    """Makes chosen DynamoDB operations fail at the proxy, every attempt."""
 
-    def __init__(self, client: DynamoDBClient) -> None:
-        self.operations: set[str] = set()
-        self.error: Exception | None = None
-        client.meta.events.register("before-call.dynamodb", self._fail, "outage")
+    def __init__(self, proxy: DynamoProxy) -> None:
+        self.proxy = proxy
 
-    def _fail(self, model: t.Any, **kwargs: t.Any) -> None:
-        if model.name in self.operations and self.error is not None:
-            raise self.error
-
-    def start(self, *operations: str, error: Exception | None = None) -> None:
-        self.operations = set(operations)
-        self.error = error or EndpointConnectionError(endpoint_url="http://db")
+    def start(self, *operations: str, fault: Fault | None = None) -> None:
+        """Fail ``operations`` (all if none) with ``fault``: by default the
+        connection is closed without an answer."""
+        self.proxy.fail(fault or Fault.drop(), *operations)
 
     def stop(self) -> None:
-        self.operations = set()
+        self.proxy.heal()
 
 
 @pytest.fixture
-def outage(dynamodb: DynamoDBClient, calls: CallCounter) -> Outage:
-    return Outage(dynamodb)
+def outage(proxy: DynamoProxy, calls: CallCounter) -> Outage:
+    return Outage(proxy)
 
 
-def throttled(operation: str) -> ClientError:
-    return ClientError(
-        {"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "x"}},
-        operation,
-    )
+THROTTLED = Fault.error(400, "ProvisionedThroughputExceededException")
 
 
 def test_read_during_outage_is_a_503_without_cookie(
@@ -79,20 +74,16 @@ def test_untouched_route_works_during_outage(
 
 
 @pytest.mark.parametrize(
-    "error",
-    [
-        EndpointConnectionError(endpoint_url="http://db"),
-        throttled("UpdateItem"),
-        ClientError({"Error": {"Code": "InternalServerError"}}, "UpdateItem"),
-    ],
+    "fault",
+    [Fault.drop(), THROTTLED, Fault.error(500, "InternalServerError")],
     ids=["connection", "throttled", "5xx"],
 )
 def test_failed_save_is_a_503_and_nothing_is_lost(
-    client: FlaskClient, outage: Outage, error: Exception
+    client: FlaskClient, outage: Outage, fault: Fault
 ) -> None:
     client.post("/set/user/alice")
     cookie = client.get_cookie("session")
-    outage.start("UpdateItem", error=error)
+    outage.start("UpdateItem", fault=fault)
     response = client.post("/set/user/mallory")
     assert response.status_code == 503
     assert response.headers["Retry-After"] == "1"
@@ -104,16 +95,17 @@ def test_failed_save_is_a_503_and_nothing_is_lost(
 
 
 def test_failed_refresh_does_not_fail_a_read(
-    dynamodb: DynamoDBClient, caplog: pytest.LogCaptureFixture
+    options: dict[str, t.Any],
+    outage: Outage,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     from conftest import make_app
 
-    app = make_app(client=dynamodb, touch_after=0)
-    outage = Outage(dynamodb)
+    app = make_app(**options, touch_after=0)
     client = app.test_client()
     client.post("/set/user/alice")
     cookie = client.get_cookie("session")
-    outage.start("UpdateItem", "PutItem", "DeleteItem", error=throttled("UpdateItem"))
+    outage.start("UpdateItem", "PutItem", "DeleteItem", fault=THROTTLED)
     with caplog.at_level(logging.WARNING, logger="flask_dynamodb_session"):
         response = client.get("/get/user")
     assert response.status_code == 200
@@ -128,11 +120,14 @@ def test_failed_refresh_does_not_fail_a_read(
 
 
 def test_503_of_a_failed_save_starts_from_clean_headers(
-    dynamodb: DynamoDBClient, outage: Outage, caplog: pytest.LogCaptureFixture
+    options: dict[str, t.Any],
+    dynamodb: DynamoDBClient,
+    outage: Outage,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     from conftest import make_app
 
-    app = make_app(client=dynamodb, endpoint_url="http://db.internal:8000")
+    app = make_app(**options)
 
     @app.post("/download")
     def download() -> Response:
@@ -165,7 +160,7 @@ def test_503_of_a_failed_save_starts_from_clean_headers(
     assert int(response.headers["Content-Length"]) == len(response.data)
     assert b"temporarily unavailable" in response.data
     assert b"sessions" not in response.data
-    assert b"db.internal" not in response.data
+    assert b"127.0.0.1" not in response.data
     assert b"PutItem" not in response.data
     assert "PutItem" in caplog.text
 
@@ -237,11 +232,13 @@ def test_handled_http_error_still_saves(app: Flask, client: FlaskClient) -> None
 
 
 def test_missing_table_is_a_503_logging_the_fix(
-    dynamodb: DynamoDBClient, caplog: pytest.LogCaptureFixture
+    options: dict[str, t.Any],
+    dynamodb: DynamoDBClient,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     app = Flask(__name__)
     app.secret_key = "s"
-    app.session_interface = DynamoDBSessionInterface(client=dynamodb, table="nope")
+    app.session_interface = DynamoDBSessionInterface(**options, table="nope")
 
     @app.post("/")
     def index() -> str:
@@ -256,14 +253,22 @@ def test_missing_table_is_a_503_logging_the_fix(
     assert "Set-Cookie" not in response.headers
 
 
-def test_auto_create_creates_the_table_on_first_use(moto: None) -> None:
-    import boto3
+@pytest.fixture
+def auto_table(dynamodb: DynamoDBClient) -> str:
+    """A table name not created yet on moto's server."""
+    for name in ("auto", "nottl"):
+        if name in dynamodb.list_tables()["TableNames"]:
+            dynamodb.delete_table(TableName=name)
+    return "auto"
 
-    client = boto3.client("dynamodb", region_name="us-east-1")
+
+def test_auto_create_creates_the_table_on_first_use(
+    options: dict[str, t.Any], dynamodb: DynamoDBClient, auto_table: str
+) -> None:
     app = Flask(__name__)
     app.secret_key = "s"
     app.session_interface = DynamoDBSessionInterface(
-        client=client, table="auto", auto_create=True
+        **options, table=auto_table, auto_create=True
     )
 
     @app.post("/")
@@ -271,14 +276,16 @@ def test_auto_create_creates_the_table_on_first_use(moto: None) -> None:
         session["a"] = "b"
         return ""
 
-    assert client.list_tables()["TableNames"] == []
+    assert auto_table not in dynamodb.list_tables()["TableNames"]
     assert app.test_client().post("/").status_code == 200
-    assert client.list_tables()["TableNames"] == ["auto"]
-    ttl = client.describe_time_to_live(TableName="auto")["TimeToLiveDescription"]
-    assert ttl == {"TimeToLiveStatus": "ENABLED", "AttributeName": "expires"}
-    table = client.describe_table(TableName="auto")["Table"]
+    assert auto_table in dynamodb.list_tables()["TableNames"]
+    ttl = dynamodb.describe_time_to_live(TableName=auto_table)
+    assert ttl["TimeToLiveDescription"] == {
+        "TimeToLiveStatus": "ENABLED",
+        "AttributeName": "expires",
+    }
+    table = dynamodb.describe_table(TableName=auto_table)["Table"]
     assert table["ProvisionedThroughput"]["ReadCapacityUnits"] == 5
-    client.close()
 
 
 def test_too_large_session_is_refused_before_any_write(
@@ -311,15 +318,17 @@ def test_large_compressible_session_saves(app: Flask, client: FlaskClient) -> No
     assert client.get("/get/text").json == {"value": "all work and no play " * 50_000}
 
 
-def test_auto_create_runs_once_under_threads(moto: None) -> None:
+def test_auto_create_runs_once_under_threads(
+    options: dict[str, t.Any],
+    dynamodb: DynamoDBClient,
+    auto_table: str,
+    calls: CallCounter,
+) -> None:
     import threading
 
-    import boto3
-    from conftest import CallCounter, make_app
+    from conftest import make_app
 
-    client = boto3.client("dynamodb", region_name="us-east-1")
-    calls = CallCounter(client)
-    app = make_app(client=client, table="auto", auto_create=True)
+    app = make_app(**options, table=auto_table, auto_create=True)
     barrier = threading.Barrier(6)
     statuses: list[int] = []
 
@@ -336,28 +345,23 @@ def test_auto_create_runs_once_under_threads(moto: None) -> None:
     assert statuses == [200] * 6
     assert calls.counts["CreateTable"] == 1
     assert calls.counts["UpdateTimeToLive"] == 1
-    assert len(client.scan(TableName="auto")["Items"]) == 6
-    client.close()
+    assert len(dynamodb.scan(TableName=auto_table)["Items"]) == 6
 
 
 def test_auto_create_on_a_server_without_ttl_warns_and_works(
-    moto: None, caplog: pytest.LogCaptureFixture
+    options: dict[str, t.Any],
+    dynamodb: DynamoDBClient,
+    auto_table: str,
+    outage: Outage,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
-    import logging
-
-    import boto3
     from conftest import make_app
 
-    client = boto3.client("dynamodb", region_name="us-east-1")
-    Outage(client).start(
-        "UpdateTimeToLive",
-        error=ClientError(
-            {"Error": {"Code": "UnknownOperationException"}}, "UpdateTimeToLive"
-        ),
+    outage.start(
+        "UpdateTimeToLive", fault=Fault.error(400, "UnknownOperationException")
     )
-    app = make_app(client=client, table="nottl", auto_create=True)
+    app = make_app(**options, table="nottl", auto_create=True)
     with caplog.at_level(logging.WARNING, logger="flask_dynamodb_session"):
         assert app.test_client().post("/set/user/alice").status_code == 200
     assert "does not support TTL" in caplog.text
-    assert len(client.scan(TableName="nottl")["Items"]) == 1
-    client.close()
+    assert len(dynamodb.scan(TableName="nottl")["Items"]) == 1

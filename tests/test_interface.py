@@ -78,15 +78,15 @@ def test_table_stores_a_hash_of_the_id(
     assert int(item["version"]["N"]) == 1
 
 
-def test_key_prefix(dynamodb: DynamoDBClient) -> None:
-    client = make_app(client=dynamodb, key_prefix="shop:").test_client()
+def test_key_prefix(options: dict[str, t.Any], dynamodb: DynamoDBClient) -> None:
+    client = make_app(**options, key_prefix="shop:").test_client()
     client.post("/set/user/alice")
     (item,) = stored_items(dynamodb)
     assert (
         item["id"]["S"]
         == "shop:" + hashlib.sha256(cookie_sid(client).encode()).hexdigest()
     )
-    other = make_app(client=dynamodb, key_prefix="blog:").test_client()
+    other = make_app(**options, key_prefix="blog:").test_client()
     other.set_cookie("session", client.get_cookie("session").value)  # type: ignore[union-attr]
     assert other.get("/get/user").json == {"value": None}
 
@@ -155,8 +155,10 @@ def test_secret_key_rotation(app: Flask) -> None:
     assert stale.get("/get/user").json == {"value": None}
 
 
-def test_cookie_settings_follow_flask_config(dynamodb: DynamoDBClient) -> None:
-    app = make_app(client=dynamodb)
+def test_cookie_settings_follow_flask_config(
+    options: dict[str, t.Any], dynamodb: DynamoDBClient
+) -> None:
+    app = make_app(**options)
     app.config.update(
         SESSION_COOKIE_NAME="sid",
         SESSION_COOKIE_DOMAIN="example.test",
@@ -180,8 +182,10 @@ def test_cookie_settings_follow_flask_config(dynamodb: DynamoDBClient) -> None:
     assert response.headers["Vary"] == "Cookie"
 
 
-def test_non_permanent_session_lives_ttl(dynamodb: DynamoDBClient) -> None:
-    app = make_app(client=dynamodb, ttl=timedelta(hours=2))
+def test_non_permanent_session_lives_ttl(
+    options: dict[str, t.Any], dynamodb: DynamoDBClient
+) -> None:
+    app = make_app(**options, ttl=timedelta(hours=2))
     with freeze_time("2026-01-01 00:00:00"):
         app.test_client().post("/set/a/b")
     (item,) = stored_items(dynamodb)
@@ -200,8 +204,10 @@ def test_permanent_session_uses_permanent_lifetime(
     assert "Expires=Sun, 04 Jan 2026 00:00:00 GMT" in response.headers["Set-Cookie"]
 
 
-def test_expired_item_is_a_fresh_session(app: Flask, dynamodb: DynamoDBClient) -> None:
-    app.session_interface = DynamoDBSessionInterface(client=dynamodb, ttl=60)
+def test_expired_item_is_a_fresh_session(
+    options: dict[str, t.Any], app: Flask, dynamodb: DynamoDBClient
+) -> None:
+    app.session_interface = DynamoDBSessionInterface(**options, ttl=60)
     client = app.test_client()
     with freeze_time("2026-01-01 00:00:00"):
         client.post("/set/user/alice")
@@ -236,9 +242,9 @@ def test_touch_pushes_expiry_and_refreshes_cookie(
 
 
 def test_touch_after_zero_touches_every_request(
-    dynamodb: DynamoDBClient, calls: CallCounter
+    options: dict[str, t.Any], dynamodb: DynamoDBClient, calls: CallCounter
 ) -> None:
-    client = make_app(client=dynamodb, touch_after=0).test_client()
+    client = make_app(**options, touch_after=0).test_client()
     client.post("/set/user/alice")
     calls.reset()
     client.get("/read")
@@ -313,9 +319,9 @@ def test_vary_cookie_only_when_used(client: FlaskClient) -> None:
 
 
 def test_without_secret_key_requests_are_served_as_flask_does(
-    dynamodb: DynamoDBClient, calls: CallCounter
+    options: dict[str, t.Any], dynamodb: DynamoDBClient, calls: CallCounter
 ) -> None:
-    app = make_app(client=dynamodb)
+    app = make_app(**options)
     app.config["SECRET_KEY"] = None
     client = app.test_client()
     assert client.get("/untouched").status_code == 200
@@ -328,9 +334,10 @@ def test_without_secret_key_requests_are_served_as_flask_does(
 
 
 def test_secret_key_fallbacks_as_one_string_is_refused(
+    options: dict[str, t.Any],
     dynamodb: DynamoDBClient,
 ) -> None:
-    app = make_app(client=dynamodb)
+    app = make_app(**options)
     app.config["SECRET_KEY_FALLBACKS"] = "old secret"
     app.config["PROPAGATE_EXCEPTIONS"] = True
     with pytest.raises(ConfigurationError, match="SECRET_KEY_FALLBACKS") as info:
@@ -358,10 +365,11 @@ def test_an_interface_frees_the_store_of_a_discarded_app() -> None:
 
 
 def test_bad_config_value_names_the_key_at_first_request(
+    options: dict[str, t.Any],
     dynamodb: DynamoDBClient,
 ) -> None:
-    app = make_app(client=dynamodb)
-    app.session_interface = DynamoDBSessionInterface(client=dynamodb)
+    app = make_app(**options)
+    app.session_interface = DynamoDBSessionInterface(**options)
     app.config["SESSION_DYNAMODB_TTL"] = -5
     with pytest.raises(ConfigurationError, match="SESSION_DYNAMODB_TTL"):
         app.test_client().get("/untouched")

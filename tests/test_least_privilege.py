@@ -23,7 +23,7 @@ import types
 import typing as t
 
 import pytest
-from conftest import make_app
+from conftest import check_transport, make_app
 from iam_support import Users, boto3_session, readme_policies
 from servers import AccessKey, MotoServer
 from test_maintenance import sessions, stored_ids, write_items
@@ -150,9 +150,9 @@ def table(admin: DynamoDBClient) -> str:
 
 
 @pytest.fixture
-def transport() -> dict[str, t.Any]:
-    """Interface options choosing how DynamoDB is called: boto3's client only."""
-    return {}
+def transport_options(transport: str) -> dict[str, t.Any]:
+    """Interface options choosing how the item calls are sent."""
+    return {"transport": "auto" if transport == "lean" else "boto3"}
 
 
 def interface_options(
@@ -174,7 +174,10 @@ def interface_options(
 
 @pytest.fixture
 def build_app(
-    server: MotoServer, table: str, transport: dict[str, t.Any]
+    server: MotoServer,
+    table: str,
+    transport: str,
+    transport_options: dict[str, t.Any],
 ) -> AppBuilder:
     """Build an app of :func:`conftest.make_app` (with the CLI) on ``table``.
 
@@ -189,8 +192,9 @@ def build_app(
         wanted = (key, frozenset(options.items()))
         app = apps.get(wanted)
         if app is None:
-            merged = {"table": table, **transport, **options}
+            merged = {"table": table, **transport_options, **options}
             app = apps[wanted] = make_app(**interface_options(server, key, **merged))
+            check_transport(app, transport)
             app.cli.add_command(dynamo_session)
         return app
 

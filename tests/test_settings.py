@@ -335,24 +335,30 @@ def test_client_is_built_once_under_threads(monkeypatch: pytest.MonkeyPatch) -> 
     built: list[object] = []
     real_build = client_module.build_client
 
-    def slow_build(settings: Settings) -> t.Any:
-        built.append(settings)
+    def slow_build(settings: Settings, *, admin: bool = False) -> t.Any:
+        built.append(admin)
         threading.Event().wait(0.05)
-        return real_build(settings)
+        return real_build(settings, admin=admin)
 
     monkeypatch.setattr(store_module, "build_client", slow_build)
     interface = DynamoDBSessionInterface(region_name="eu-west-1")
     store = interface.store
     clients: list[object] = []
-    threads = [
-        threading.Thread(target=lambda: clients.append(store.client)) for _ in range(8)
-    ]
+    item_clients: list[object] = []
+
+    def use() -> None:
+        clients.append(store.client)
+        item_clients.append(store.item_client)
+
+    threads = [threading.Thread(target=use) for _ in range(8)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    assert len(built) == 1
+    # One client for the table's life, one for the request path.
+    assert sorted(built) == [False, True]
     assert all(client is clients[0] for client in clients)
+    assert all(client is item_clients[0] for client in item_clients)
 
 
 def test_client_is_built_from_a_given_boto3_session() -> None:

@@ -5,16 +5,16 @@ from __future__ import annotations
 import typing as t
 
 import pytest
-from botocore.exceptions import ClientError
+from dynamo_proxy import Fault
 
 from flask_dynamodb_session import DynamoDBSessionInterface, dynamodb_called
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterator
 
+    from dynamo_proxy import DynamoProxy
     from flask import Flask
     from flask.testing import FlaskClient
-    from mypy_boto3_dynamodb import DynamoDBClient
 
 
 @pytest.fixture
@@ -48,23 +48,29 @@ def test_each_call_of_a_request_is_sent(
 
 
 def test_a_failed_call_is_sent_with_its_error_code(
-    client: FlaskClient, dynamodb: DynamoDBClient, sent: list[dict[str, t.Any]]
+    client: FlaskClient, proxy: DynamoProxy, sent: list[dict[str, t.Any]]
 ) -> None:
     client.post("/set/user/alice")
-
-    def throttle(**kwargs: t.Any) -> None:
-        response: t.Any = {
-            "Error": {"Code": "ThrottlingException", "Message": "slow down"},
-            "ResponseMetadata": {"RetryAttempts": 2},
-        }
-        raise ClientError(response, "GetItem")
-
-    dynamodb.meta.events.register("before-call.dynamodb.GetItem", throttle)
+    proxy.fail(Fault.error(400, "ThrottlingException"), "GetItem")
     sent.clear()
     assert client.get("/read").status_code == 503
+    # Two attempts: the tests' apps give up after one retry.
     assert [(c["operation"], c["error"], c["attempts"]) for c in sent] == [
-        ("GetItem", "ThrottlingException", 3)
+        ("GetItem", "ThrottlingException", 2)
     ]
+
+
+def test_a_connection_failure_is_sent_with_its_name(
+    client: FlaskClient, proxy: DynamoProxy, sent: list[dict[str, t.Any]]
+) -> None:
+    client.post("/set/user/alice")
+    proxy.fail(Fault.drop(), "GetItem")
+    sent.clear()
+    assert client.get("/read").status_code == 503
+    ((call,),) = [sent]
+    assert call["operation"] == "GetItem"
+    assert call["attempts"] == 2
+    assert call["error"] in ("ConnectionClosedError", "EndpointConnectionError")
 
 
 def test_calls_outside_a_request_are_sent(

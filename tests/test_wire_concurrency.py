@@ -15,7 +15,6 @@ import typing as t
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from conftest import CallCounter
 from flask import session
 from wire_support import (
     SERVER_IDS,
@@ -129,10 +128,10 @@ def post(port: int, cookie: str, path: str) -> Reply:
 @pytest.mark.parametrize("slow", ["change", "touch"])
 @pytest.mark.parametrize("logout", ["request", "store"])
 def test_logout_during_a_slow_request_stays_logged_out(
-    server: DynamoServer, slow: str, logout: str
+    transport: str, server: DynamoServer, slow: str, logout: str
 ) -> None:
     # touch_after=0: the read-only request re-saves (touches) the session.
-    with Wire(server, touch_after=0) as wire:
+    with Wire(server, transport=transport, touch_after=0) as wire:
         pause = Pause(wire.app)
         with LiveServer(wire.app) as live, ThreadPoolExecutor(1) as pool:
             cookie, sid = log_in(live, wire)
@@ -166,9 +165,9 @@ def test_logout_during_a_slow_request_stays_logged_out(
 
 @pytest.mark.parametrize("logout", ["request", "store"])
 def test_logout_during_a_slow_login_stays_logged_out(
-    server: DynamoServer, logout: str
+    transport: str, server: DynamoServer, logout: str
 ) -> None:
-    with Wire(server) as wire:
+    with Wire(server, transport=transport) as wire:
         pause = Pause(wire.app)
         with LiveServer(wire.app) as live, ThreadPoolExecutor(1) as pool:
             cookie, sid = log_in(live, wire)
@@ -185,8 +184,10 @@ def test_logout_during_a_slow_login_stays_logged_out(
             assert wire.item_count() == 0
 
 
-def test_a_change_during_a_slow_login_is_kept(server: DynamoServer) -> None:
-    with Wire(server) as wire:
+def test_a_change_during_a_slow_login_is_kept(
+    transport: str, server: DynamoServer
+) -> None:
+    with Wire(server, transport=transport) as wire:
         pause = Pause(wire.app)
         with LiveServer(wire.app) as live, ThreadPoolExecutor(1) as pool:
             cookie, sid = log_in(live, wire)
@@ -208,14 +209,15 @@ def test_a_change_during_a_slow_login_is_kept(server: DynamoServer) -> None:
 
 
 def test_concurrent_writers_of_different_keys_all_persist(
+    transport: str,
     server: DynamoServer,
 ) -> None:
-    with Wire(server) as wire:
+    with Wire(server, transport=transport) as wire:
         add_barrier_route(wire.app, WRITERS)
         with LiveServer(wire.app) as live, ThreadPoolExecutor(WRITERS) as pool:
             cookie, sid = log_in(live, wire)
             before = version_of(wire.item(sid))
-            calls = CallCounter(wire.store.client)
+            calls = wire.calls()
             replies = list(
                 pool.map(
                     lambda n: post(live.port, cookie, f"/together/key{n}/value{n}"),
@@ -236,8 +238,10 @@ def test_concurrent_writers_of_different_keys_all_persist(
         assert calls.counts["UpdateItem"] >= 2 * WRITERS - 1
 
 
-def test_concurrent_writers_of_one_key_last_one_wins(server: DynamoServer) -> None:
-    with Wire(server) as wire:
+def test_concurrent_writers_of_one_key_last_one_wins(
+    transport: str, server: DynamoServer
+) -> None:
+    with Wire(server, transport=transport) as wire:
         add_barrier_route(wire.app, WRITERS)
         with LiveServer(wire.app) as live, ThreadPoolExecutor(WRITERS) as pool:
             cookie, sid = log_in(live, wire)
@@ -266,10 +270,14 @@ def test_concurrent_writers_of_one_key_last_one_wins(server: DynamoServer) -> No
     ids=["same-key", "other-key"],
 )
 def test_a_slow_writer_after_a_fast_one(
-    server: DynamoServer, slow_key: str, fast_key: str, expected: dict[str, str]
+    transport: str,
+    server: DynamoServer,
+    slow_key: str,
+    fast_key: str,
+    expected: dict[str, str],
 ) -> None:
     """Both read the same version; the fast one saves first, the slow one last."""
-    with Wire(server) as wire:
+    with Wire(server, transport=transport) as wire:
         pause = Pause(wire.app)
         with LiveServer(wire.app) as live, ThreadPoolExecutor(1) as pool:
             cookie, sid = log_in(live, wire)

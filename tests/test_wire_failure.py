@@ -8,15 +8,13 @@ check that nothing was lost or overwritten).
 
 from __future__ import annotations
 
-import io
-import json
 import os
 import typing as t
 
 import pytest
-from botocore.awsrequest import AWSResponse, HTTPHeaders
 from botocore.config import Config
 from conftest import CallCounter
+from dynamo_proxy import Call, Fault
 from flask import session
 from wire_support import SERVER_IDS, SERVER_KINDS, TcpProxy, Wire
 
@@ -26,10 +24,8 @@ from flask_dynamodb_session.items import MAX_ITEM_SIZE
 if t.TYPE_CHECKING:
     from collections.abc import Iterator
 
-    from botocore.awsrequest import AWSPreparedRequest
     from flask import Flask
     from flask.testing import FlaskClient
-    from mypy_boto3_dynamodb import DynamoDBClient
     from servers import DynamoServer
     from werkzeug.test import TestResponse
 
@@ -52,8 +48,8 @@ def own_server(request: pytest.FixtureRequest) -> Iterator[DynamoServer]:
 
 
 @pytest.fixture
-def wire(server: DynamoServer) -> Iterator[Wire]:
-    with Wire(server) as wire:
+def wire(transport: str, server: DynamoServer) -> Iterator[Wire]:
+    with Wire(server, transport=transport) as wire:
         yield wire
 
 
@@ -64,9 +60,9 @@ def proxy(server: DynamoServer) -> Iterator[TcpProxy]:
 
 
 @pytest.fixture
-def proxied(server: DynamoServer, proxy: TcpProxy) -> Iterator[Wire]:
+def proxied(transport: str, server: DynamoServer, proxy: TcpProxy) -> Iterator[Wire]:
     """An app reaching ``server`` through ``proxy``."""
-    with Wire(server, endpoint_url=proxy.endpoint_url) as wire:
+    with Wire(server, transport=transport, endpoint_url=proxy.endpoint_url) as wire:
         yield wire
 
 
@@ -90,8 +86,8 @@ def writes(calls: CallCounter) -> int:
 # ----------------------------------------------------------- outages
 
 
-def test_stopped_server(own_server: DynamoServer) -> None:
-    with Wire(own_server) as wire:
+def test_stopped_server(transport: str, own_server: DynamoServer) -> None:
+    with Wire(own_server, transport=transport) as wire:
         client = wire.app.test_client()
         assert client.post("/set/user/alice").status_code == 200
         cookie = cookie_of(client)
@@ -119,8 +115,10 @@ def test_stopped_server(own_server: DynamoServer) -> None:
         assert client.get("/get/user").json == {"value": "dave"}
 
 
-def test_server_stopped_between_load_and_save(own_server: DynamoServer) -> None:
-    with Wire(own_server) as wire:
+def test_server_stopped_between_load_and_save(
+    transport: str, own_server: DynamoServer
+) -> None:
+    with Wire(own_server, transport=transport) as wire:
 
         @wire.app.post("/stop-then-set/<value>")
         def stop_then_set(value: str) -> str:
@@ -214,50 +212,42 @@ def test_link_cut_before_the_request_keeps_the_session(
 # -------------------------------------------------------- throttling
 
 
-class _Body(io.BytesIO):
-    """A raw HTTP body as botocore reads it."""
-
-    def stream(self, **kwargs: t.Any) -> Iterator[bytes]:
-        yield self.getvalue()
-
-
 class Throttle:
-    """Answer an operation's attempts with a throttling error, before sending.
+    """Answer an operation's attempts with a throttling error, at the proxy.
 
-    :param client: the app's client.
+    :param wire: the app and its proxy.
     :param operation: for example ``"GetItem"``.
     :param code: the error code, for example ``"ThrottlingException"``.
     :param times: how many attempts to refuse; ``None``: all of them.
     """
 
     def __init__(
-        self, client: DynamoDBClient, operation: str, code: str, times: int | None
+        self, wire: Wire, operation: str, code: str, times: int | None
     ) -> None:
-        self.code = code
-        self.times = times
-        #: Attempts botocore made, refused or sent on to the server.
-        self.attempts = 0
-        #: Attempts that got the throttling error.
-        self.refused = 0
-        event = f"before-send.dynamodb.{operation}"
-        client.meta.events.register(event, self.respond)
+        self.proxy = wire.proxy
+        self.operation = operation
+        self._since = len(wire.proxy.calls)
+        fault = Fault.error(
+            400, code, "Rate of requests exceeds the allowed throughput."
+        )
+        wire.proxy.fail(fault, operation, times=times)
 
-    def respond(self, request: AWSPreparedRequest, **kwargs: t.Any) -> t.Any:
-        """The ``before-send`` handler: a response, or ``None`` to send."""
-        self.attempts += 1
-        if self.times is not None and self.refused >= self.times:
-            return None
-        self.refused += 1
-        body = json.dumps(
-            {
-                "__type": f"com.amazonaws.dynamodb.v20120810#{self.code}",
-                "message": "Rate of requests exceeds the allowed throughput.",
-            }
-        ).encode()
-        headers = HTTPHeaders()
-        headers["Content-Type"] = "application/x-amz-json-1.0"
-        headers["Content-Length"] = str(len(body))
-        return AWSResponse(request.url, 400, headers, _Body(body))
+    def _calls(self) -> list[Call]:
+        return [
+            call
+            for call in self.proxy.calls[self._since :]
+            if call.operation == self.operation
+        ]
+
+    @property
+    def attempts(self) -> int:
+        """Attempts the app made, refused or sent on to the server."""
+        return len(self._calls())
+
+    @property
+    def refused(self) -> int:
+        """Attempts that got the throttling error."""
+        return sum(1 for call in self._calls() if call.fault is not None)
 
 
 #: Three attempts in all (botocore waits up to 1 s, then up to 2 s, between).
@@ -266,11 +256,13 @@ THREE_ATTEMPTS = Config(retries={"mode": "standard", "total_max_attempts": 3})
 PTEE = "ProvisionedThroughputExceededException"
 
 
-def test_throttled_read_is_retried_then_a_503(server: DynamoServer) -> None:
-    with Wire(server, botocore_config=THREE_ATTEMPTS) as wire:
+def test_throttled_read_is_retried_then_a_503(
+    transport: str, server: DynamoServer
+) -> None:
+    with Wire(server, transport=transport, botocore_config=THREE_ATTEMPTS) as wire:
         client = wire.app.test_client()
         assert client.post("/set/user/alice").status_code == 200
-        throttle = Throttle(wire.store.client, "GetItem", PTEE, times=None)
+        throttle = Throttle(wire, "GetItem", PTEE, times=None)
         assert_unavailable(client.get("/get/user"))
         assert (throttle.attempts, throttle.refused) == (3, 3)
         assert client.get("/untouched").status_code == 200
@@ -281,7 +273,7 @@ def test_throttled_save_is_a_503_and_keeps_the_session(wire: Wire) -> None:
     assert client.post("/set/user/alice").status_code == 200
     sid = wire.sid(cookie_of(client))
     before = wire.item(sid)
-    throttle = Throttle(wire.store.client, "UpdateItem", "ThrottlingException", None)
+    throttle = Throttle(wire, "UpdateItem", "ThrottlingException", None)
     assert_unavailable(client.post("/set/user/bob"))
     assert (throttle.attempts, throttle.refused) == (2, 2)
     assert wire.item(sid) == before
@@ -291,8 +283,8 @@ def test_throttle_that_clears_after_one_retry(wire: Wire) -> None:
     client = wire.app.test_client()
     assert client.post("/set/user/alice").status_code == 200
     sid = wire.sid(cookie_of(client))
-    reads = Throttle(wire.store.client, "GetItem", "ThrottlingException", times=1)
-    saves = Throttle(wire.store.client, "UpdateItem", PTEE, times=1)
+    reads = Throttle(wire, "GetItem", "ThrottlingException", times=1)
+    saves = Throttle(wire, "UpdateItem", PTEE, times=1)
     response = client.post("/set/user/bob")
     assert response.status_code == 200
     assert "Set-Cookie" in response.headers
@@ -330,7 +322,7 @@ def test_incompressible_session_is_refused_before_any_write(wire: Wire) -> None:
     assert client.post("/set/user/alice").status_code == 200
     sid = wire.sid(cookie_of(client))
     before = wire.item(sid)
-    calls = CallCounter(wire.store.client)
+    calls = wire.calls()
 
     with pytest.raises(SessionTooLarge) as info:
         client.post(f"/random/{TOO_LARGE}")
@@ -344,7 +336,7 @@ def test_incompressible_new_session_is_a_500_and_writes_nothing(wire: Wire) -> N
     add_blob_routes(wire.app)
     wire.app.config["PROPAGATE_EXCEPTIONS"] = False
     client = wire.app.test_client()
-    calls = CallCounter(wire.store.client)
+    calls = wire.calls()
     response = client.post(f"/random/{TOO_LARGE}")
     assert response.status_code == 500
     assert "Set-Cookie" not in response.headers
@@ -395,7 +387,7 @@ def test_unhandled_exception_saves_nothing(wire: Wire) -> None:
     assert client.post("/append/apple").status_code == 200
     sid = wire.sid(cookie_of(client))
     before = wire.item(sid)
-    calls = CallCounter(wire.store.client)
+    calls = wire.calls()
 
     for path in ("/boom", "/append-then-boom"):
         response = client.post(path)

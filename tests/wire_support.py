@@ -29,7 +29,8 @@ import uuid
 
 import pytest
 from botocore.config import Config
-from conftest import make_app
+from conftest import CallCounter, check_transport, make_app, served
+from dynamo_proxy import DynamoProxy
 from servers import HOST, DynaliteServer, DynamoServer, MotoServer, free_port
 from werkzeug.serving import WSGIRequestHandler, make_server
 
@@ -72,25 +73,37 @@ def unique_table() -> str:
 class Wire:
     """An app whose sessions live in a new table of ``server``.
 
+    The app calls the server through a :class:`~dynamo_proxy.DynamoProxy` of
+    its own (:attr:`proxy`), which counts the calls of either transport and
+    injects faults.
+
     :param server: a running server.
-    :param endpoint_url: where the app sends its calls; the server by default
-        (a :class:`TcpProxy` in front of it, for instance).
+    :param transport: ``"lean"`` (the ``transport`` option ``"auto"``, and the
+        lean transport must be chosen) or ``"boto3"``.
+    :param endpoint_url: where the proxy forwards the calls; the server by
+        default (a :class:`TcpProxy` in front of it, for instance).
     :param options: more interface options (``botocore_config`` defaults to
         :data:`WIRE_CONFIG`).
     """
 
     def __init__(
-        self, server: DynamoServer, *, endpoint_url: str | None = None, **options: t.Any
+        self,
+        server: DynamoServer,
+        *,
+        transport: str,
+        endpoint_url: str | None = None,
+        **options: t.Any,
     ) -> None:
         self.server = server
         self.table = unique_table()
         options.setdefault("botocore_config", WIRE_CONFIG)
+        #: The proxy between the app and the server.
+        self.proxy = DynamoProxy(endpoint_url or server.endpoint_url)
+        self.proxy.start()
         self.app: Flask = make_app(
-            endpoint_url=endpoint_url or server.endpoint_url,
-            region_name="us-east-1",
-            table=self.table,
-            **options,
+            **served(self.proxy, transport, table=self.table, **options)
         )
+        check_transport(self.app, transport)
         interface = self.app.session_interface
         assert isinstance(interface, DynamoDBSessionInterface)
         self.interface = interface
@@ -102,11 +115,17 @@ class Wire:
         except BaseException:
             self.close()
             raise
+        self.proxy.reset()
+
+    def calls(self) -> CallCounter:
+        """A counter of the app's calls from now on."""
+        return CallCounter(self.proxy)
 
     def close(self) -> None:
-        """Close both clients."""
-        self.store.client.close()
+        """Close the clients and stop the proxy."""
+        self.store.close()
         self.direct.close()
+        self.proxy.stop()
 
     def __enter__(self) -> Wire:
         return self
