@@ -81,7 +81,8 @@ class LeanSettings:
     connect_timeout: float | None
     read_timeout: float | None
     max_connections: int
-    ssl_context: ssl.SSLContext
+    #: The TLS settings of an ``https`` endpoint.
+    ssl_context: ssl.SSLContext | None
     socket_options: tuple[tuple[int, int, int], ...]
     user_agent: str
 
@@ -105,6 +106,12 @@ def resolve(client: t.Any) -> LeanSettings | str:
     if isinstance(handlers, str):
         return handlers
     http_session = client._endpoint.http_session
+    context = None
+    if meta.endpoint_url.startswith("https:"):
+        try:
+            context = ssl_context(http_session._verify)
+        except (OSError, ValueError) as exc:  # botocore fails on the first call
+            return f"the CA bundle {http_session._verify!r} cannot be loaded: {exc}"
     return LeanSettings(
         endpoint_url=meta.endpoint_url,
         region=meta.region_name,
@@ -118,7 +125,7 @@ def resolve(client: t.Any) -> LeanSettings | str:
         connect_timeout=config.connect_timeout,
         read_timeout=config.read_timeout,
         max_connections=config.max_pool_connections,
-        ssl_context=ssl_context(http_session._verify),
+        ssl_context=context,
         socket_options=tuple(http_session._socket_options),
         user_agent=_user_agent(config),
     )

@@ -166,3 +166,19 @@ def test_event_handlers_it_cannot_inspect_count_as_endpoint_discovery() -> None:
     client, _ = build()
     client.meta.events = types.SimpleNamespace()
     assert resolve(client) == "endpoint discovery"
+
+
+def test_a_ca_bundle_that_cannot_be_loaded_selects_boto3(tmp_path: t.Any) -> None:
+    missing = str(tmp_path / "missing.pem")
+    client, lean = build(verify=missing)
+    assert lean is None
+    reason = resolve(client)
+    assert isinstance(reason, str)
+    assert reason.startswith(f"the CA bundle {missing!r} cannot be loaded")
+
+
+def test_no_tls_settings_for_http() -> None:
+    client, _ = build(endpoint_url="http://localhost:8000")
+    settings = resolve(client)
+    assert not isinstance(settings, str)
+    assert settings.ssl_context is None
