@@ -1,4 +1,4 @@
-"""The benchmarked app, built for each subject, and the DynamoDB call counter.
+"""The benchmarked app, built for each subject.
 
 Every subject serves the same routes:
 
@@ -15,47 +15,51 @@ Every subject serves the same routes:
     ``session.clear()``, as a logout does.
 ``GET /static/bench.css``
     Flask's static route.
-``GET /_bench/calls``
-    the DynamoDB calls counted so far in all gunicorn workers (workload only).
 
-Calls are counted with botocore's ``before-call`` event, registered on the
-very client each subject uses (for Flask-Session, the client of its boto3
-resource). The event fires once per API call, before any retry.
+DynamoDB calls are not counted here but at the server
+(:mod:`benchmarks.dynalite`), where the calls of every transport are seen.
 """
 
 from __future__ import annotations
 
-import collections
 import dataclasses
-import multiprocessing
 import os
-import threading
 import typing as t
 from pathlib import Path
 
 import boto3
-from flask import Flask, jsonify, session
+from flask import Flask, session
 
 from flask_dynamodb_session import DynamoDBSessionInterface
+from flask_dynamodb_session.transport import LeanClient
 
 if t.TYPE_CHECKING:
-    from multiprocessing.sharedctypes import SynchronizedArray
-
-    from botocore.client import BaseClient
-    from flask import Response
+    from flask_dynamodb_session.store import SessionStore
 
 #: The subjects, in the order results are shown.
-SUBJECTS = ("ours", "flask_session", "cookie")
+SUBJECTS = ("auto", "boto3", "flask_session", "cookie")
+#: This package's subjects, by the ``transport`` option they set.
+TRANSPORTS = {"auto": "auto", "boto3": "boto3"}
 #: How each subject is named in the results.
 TITLES = {
-    "ours": "flask-dynamodb-session",
+    "auto": 'flask-dynamodb-session, transport="auto"',
+    "boto3": 'flask-dynamodb-session, transport="boto3"',
     "flask_session": "Flask-Session 0.8 (DynamoDB)",
     "cookie": "Flask cookie session",
 }
+#: Short names, for narrow columns.
+SHORT_TITLES = {
+    "auto": '"auto"',
+    "boto3": '"boto3"',
+    "flask_session": "Flask-Session",
+    "cookie": "cookie",
+}
 #: The subjects that talk to DynamoDB, and the table each one uses.
-TABLES = {"ours": "bench_sessions", "flask_session": "bench_flask_session"}
-#: Operations counted one by one; any other is counted as ``"other"``.
-OPERATIONS = ("GetItem", "PutItem", "UpdateItem", "DeleteItem")
+TABLES = {
+    "auto": "bench_sessions_auto",
+    "boto3": "bench_sessions_boto3",
+    "flask_session": "bench_flask_session",
+}
 #: The session of a logged-in user.
 SAMPLE: dict[str, t.Any] = {
     "user_id": 4242,
@@ -68,68 +72,6 @@ STATIC_FOLDER = Path(__file__).resolve().parent / "static"
 SECRET_KEY = "benchmark secret key, not a secret"
 
 
-class SharedCounts:
-    """Call counts in shared memory, summed over forked gunicorn workers.
-
-    Created in the gunicorn master (by the config file) before the workers
-    are forked, so every worker adds to the same array.
-    """
-
-    def __init__(self) -> None:
-        self._array: SynchronizedArray[int] = multiprocessing.Array(
-            "q", len(OPERATIONS) + 1
-        )
-
-    def add(self, operation: str) -> None:
-        """Count one call of ``operation``."""
-        index = OPERATIONS.index(operation) if operation in OPERATIONS else -1
-        with self._array.get_lock():
-            self._array[index] += 1
-
-    def snapshot(self) -> dict[str, int]:
-        """The counts so far, by operation."""
-        with self._array.get_lock():
-            values = self._array[:]
-        return dict(zip((*OPERATIONS, "other"), values, strict=True))
-
-
-#: Set in the gunicorn master by :func:`install_shared_counts`.
-shared_counts: SharedCounts | None = None
-
-
-def install_shared_counts() -> None:
-    """Create :data:`shared_counts`; call it before the workers are forked."""
-    global shared_counts
-    shared_counts = SharedCounts()
-
-
-class CallCounter:
-    """Counts the DynamoDB calls of the clients it watches, by operation."""
-
-    def __init__(self, shared: SharedCounts | None = None) -> None:
-        self._counts: collections.Counter[str] = collections.Counter()
-        self._lock = threading.Lock()
-        self._shared = shared
-
-    def watch(self, client: BaseClient) -> None:
-        """Count every API call ``client`` makes from now on."""
-        client.meta.events.register("before-call.dynamodb", self._record)
-
-    def _record(self, model: t.Any, **kwargs: t.Any) -> None:
-        name = str(model.name)
-        with self._lock:
-            self._counts[name] += 1
-        if self._shared is not None:
-            self._shared.add(name)
-
-    def take(self) -> dict[str, int]:
-        """The counts since the last ``take``, then start again from zero."""
-        with self._lock:
-            counts = dict(self._counts)
-            self._counts.clear()
-        return counts
-
-
 @dataclasses.dataclass
 class Subject:
     """One app, set up with one session implementation."""
@@ -137,54 +79,57 @@ class Subject:
     #: One of :data:`SUBJECTS`.
     name: str
     app: Flask
-    counter: CallCounter
-    #: boto3 clients to close at the end.
-    clients: list[BaseClient] = dataclasses.field(default_factory=list)
+    #: What to close at the end: this package's store, or a boto3 client.
+    closers: list[t.Callable[[], None]] = dataclasses.field(default_factory=list)
+    #: The class of the client that sends the item calls (this package only).
+    item_client: str | None = None
 
     @property
     def title(self) -> str:
         return TITLES[self.name]
 
     def close(self) -> None:
-        """Close the subject's boto3 clients (and their connections)."""
-        for client in self.clients:
-            client.close()
+        """Close the subject's clients (and their connections)."""
+        for close in self.closers:
+            close()
 
 
-def build_subject(
-    name: str,
-    endpoint_url: str | None = None,
-    *,
-    shared: SharedCounts | None = None,
-) -> Subject:
-    """Build the app of one subject, with its calls counted.
+def build_subject(name: str, endpoint_url: str | None = None) -> Subject:
+    """Build the app of one subject.
 
     :param name: one of :data:`SUBJECTS`.
     :param endpoint_url: the DynamoDB endpoint (dynalite).
-    :param shared: also count into these shared counts (gunicorn).
+    :raises RuntimeError: ``transport="auto"`` did not choose the lean
+        transport (a proxy in the environment, for instance): the subject
+        would measure boto3 under the wrong name.
     """
     app = build_app()
-    counter = CallCounter(shared)
-    subject = Subject(name, app, counter)
-    if name == "ours":
+    subject = Subject(name, app)
+    if name in TRANSPORTS:
         interface = DynamoDBSessionInterface(
-            table=TABLES[name], endpoint_url=endpoint_url
+            table=TABLES[name], endpoint_url=endpoint_url, transport=TRANSPORTS[name]
         )
         app.session_interface = interface
-        client = interface.store_for(app).client
-        counter.watch(client)
-        subject.clients.append(client)
+        store = interface.store_for(app)
+        subject.closers.append(store.close)
+        subject.item_client = _check_item_client(name, store)
     elif name == "flask_session":
         _use_flask_session(app, endpoint_url, subject)
     elif name != "cookie":
         raise ValueError(f"unknown subject {name!r}; the subjects are {SUBJECTS}")
-    if shared is not None:
-
-        @app.get("/_bench/calls")
-        def calls() -> Response:
-            return jsonify(shared.snapshot())
-
     return subject
+
+
+def _check_item_client(name: str, store: SessionStore) -> str:
+    """The item client's class name; it must be the transport asked for."""
+    client = store.item_client
+    lean = isinstance(client, LeanClient)
+    if lean != (TRANSPORTS[name] == "auto"):
+        raise RuntimeError(
+            f'transport="{TRANSPORTS[name]}" sends the item calls with'
+            f" {type(client).__name__}; check the environment for a proxy"
+        )
+    return type(client).__name__
 
 
 def _use_flask_session(app: Flask, endpoint_url: str | None, subject: Subject) -> None:
@@ -194,7 +139,7 @@ def _use_flask_session(app: Flask, endpoint_url: str | None, subject: Subject) -
     where the endpoint goes) and the table in ``SESSION_DYNAMODB_TABLE``;
     every other setting keeps its default (msgpack, permanent sessions,
     unsigned session id). Its constructor calls ``CreateTable``; the table
-    exists already, so that fails quietly, before the counting starts.
+    exists already, so that fails quietly, before any request.
     """
     from flask_session import Session
 
@@ -207,9 +152,7 @@ def _use_flask_session(app: Flask, endpoint_url: str | None, subject: Subject) -
         SESSION_DYNAMODB_TABLE=TABLES["flask_session"],
     )
     Session(app)
-    client = resource.meta.client
-    subject.counter.watch(client)
-    subject.clients.append(client)
+    subject.closers.append(resource.meta.client.close)
 
 
 def build_app() -> Flask:
@@ -247,16 +190,9 @@ def app_from_environment() -> Flask:
     """The WSGI app gunicorn serves: subject and endpoint from the environment.
 
     ``BENCH_SUBJECT`` names the subject, ``BENCH_ENDPOINT_URL`` the DynamoDB
-    endpoint. Calls are counted into :data:`shared_counts`.
+    endpoint.
     """
-    if shared_counts is None:
-        raise RuntimeError(
-            "the shared call counts are missing: start gunicorn with"
-            " -c benchmarks/gunicorn_conf.py"
-        )
     subject = build_subject(
-        os.environ["BENCH_SUBJECT"],
-        os.environ.get("BENCH_ENDPOINT_URL"),
-        shared=shared_counts,
+        os.environ["BENCH_SUBJECT"], os.environ.get("BENCH_ENDPOINT_URL")
     )
     return subject.app

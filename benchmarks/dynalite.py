@@ -1,33 +1,47 @@
-"""Run dynalite (an in-memory DynamoDB in Node.js) as a separate process.
+"""dynalite for the benchmark, counting the DynamoDB calls it serves.
 
-The benchmark needs the database outside the measured Python process, so
-that the client CPU it reports is the client's alone.
+The server itself is the test suite's :class:`servers.DynaliteServer` (in
+``tests/servers.py``, one helper for the tests, the benchmark and the example
+app): a separate Node.js process on ``127.0.0.1``, so that the CPU measured
+in the Python process is the client's alone. :class:`CountingDynalite` runs
+it through ``counting_dynalite.js``, which counts every request by the
+operation of its ``X-Amz-Target`` header before dynalite handles it. Calls
+are counted at the server, so every client is seen alike: boto3, boto3's
+resource layer (Flask-Session) and this package's lean transport, which
+botocore's event hooks never see.
 """
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
-import socket
-import subprocess
-import tempfile
-import time
+import sys
 import typing as t
 from pathlib import Path
 
-import boto3
-from botocore.config import Config
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import ClientError
 
-if t.TYPE_CHECKING:
-    from types import TracebackType
-
-    from mypy_boto3_dynamodb import DynamoDBClient
-
-#: The only address anything here listens on or connects to.
-HOST = "127.0.0.1"
-#: The repository root; ``node_modules`` is looked for there.
 REPO_ROOT = Path(__file__).resolve().parent.parent
+if str(REPO_ROOT / "tests") not in sys.path:
+    sys.path.insert(0, str(REPO_ROOT / "tests"))
+
+from servers import HOST, DynaliteServer, free_port  # noqa: E402
+
+__all__ = [
+    "HOST",
+    "REPO_ROOT",
+    "CallCounter",
+    "CountingDynalite",
+    "dynalite_version",
+    "free_port",
+    "local_environment",
+]
+
+#: The script that runs dynalite with its request counts.
+SCRIPT = Path(__file__).resolve().parent / "counting_dynalite.js"
+#: Where the script answers the counts so far.
+COUNTS_PATH = "/_counts"
 #: dynalite accepts any credentials; these keep boto3 away from real ones.
 DUMMY_CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "benchmark",
@@ -35,13 +49,6 @@ DUMMY_CREDENTIALS = {
     "AWS_DEFAULT_REGION": "us-east-1",
     "AWS_EC2_METADATA_DISABLED": "true",
 }
-_SETUP_CONFIG = Config(
-    region_name="us-east-1",
-    retries={"mode": "standard", "total_max_attempts": 1},
-    connect_timeout=1,
-    read_timeout=5,
-    proxies={},
-)
 
 
 def local_environment() -> dict[str, str]:
@@ -49,20 +56,13 @@ def local_environment() -> dict[str, str]:
 
     Dummy credentials and region (any real ones are overridden: only dynalite
     is spoken to), no instance metadata lookups, and no proxy for
-    ``127.0.0.1``.
+    ``127.0.0.1`` (a proxy would also keep this package's item calls on
+    boto3).
     """
     no_proxy = ",".join(
         part for part in (os.environ.get("NO_PROXY"), HOST, "localhost") if part
     )
     return {**DUMMY_CREDENTIALS, "NO_PROXY": no_proxy, "no_proxy": no_proxy}
-
-
-def free_port() -> int:
-    """A TCP port of ``127.0.0.1`` that is free right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((HOST, 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def dynalite_version(repo_root: Path = REPO_ROOT) -> str:
@@ -74,74 +74,57 @@ def dynalite_version(repo_root: Path = REPO_ROOT) -> str:
         return "unknown"
 
 
-class Dynalite:
-    """A dynalite server on a free port of ``127.0.0.1``; a context manager.
+def fetch_counts(counts_url: str) -> dict[str, int]:
+    """The calls a counting dynalite served so far, by operation.
 
-    :param repo_root: the directory holding ``node_modules``.
-    :raises RuntimeError: dynalite is not installed (run ``npm install``).
+    :param counts_url: ``http://host:port/_counts``
+        (:attr:`CountingDynalite.counts_url`).
+    """
+    rest = counts_url.removeprefix("http://")
+    address, _, path = rest.partition("/")
+    host, _, port = address.partition(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=10)
+    try:
+        connection.request("GET", "/" + path)
+        response = connection.getresponse()
+        body = response.read()
+    finally:
+        connection.close()
+    if response.status != 200:
+        raise RuntimeError(f"{counts_url} answered {response.status}")
+    counts: dict[str, int] = json.loads(body)
+    return counts
+
+
+def difference(
+    after: t.Mapping[str, int], before: t.Mapping[str, int]
+) -> dict[str, int]:
+    """The calls counted between two snapshots, by operation (none at 0)."""
+    calls = {op: count - before.get(op, 0) for op, count in after.items()}
+    return {op: count for op, count in calls.items() if count}
+
+
+class CountingDynalite(DynaliteServer):
+    """dynalite that counts the requests it serves, by operation.
+
+    A context manager, as every :class:`servers.DynamoServer` is.
     """
 
-    def __init__(self, repo_root: Path = REPO_ROOT) -> None:
-        self.executable = repo_root / "node_modules" / ".bin" / "dynalite"
-        if not self.executable.exists():
-            raise RuntimeError(
-                f"{self.executable} does not exist: run `npm install` in {repo_root}"
-            )
-        self.port = free_port()
-        self._process: subprocess.Popen[bytes] | None = None
-        self._log: t.IO[bytes] | None = None
+    name = "counting dynalite"
 
     @property
-    def endpoint_url(self) -> str:
-        """The URL to give boto3 as ``endpoint_url``."""
-        return f"http://{HOST}:{self.port}"
+    def command(self) -> list[str]:
+        """dynalite's command line, run through ``counting_dynalite.js``."""
+        return ["node", str(SCRIPT), *super().command[1:]]
 
     @property
-    def pid(self) -> int:
-        """The process id of the running server."""
-        assert self._process is not None, "dynalite is not running"
-        return self._process.pid
+    def counts_url(self) -> str:
+        """Where the counts so far are answered."""
+        return f"{self.endpoint_url}{COUNTS_PATH}"
 
-    def start(self, timeout: float = 20.0) -> None:
-        """Start the server and wait until it answers ``ListTables``."""
-        # Closed by stop(): it must outlive this method.
-        self._log = tempfile.TemporaryFile(prefix="dynalite-")  # noqa: SIM115
-        command = [str(self.executable), "--host", HOST, "--port", str(self.port)]
-        for option in ("--createTableMs", "--deleteTableMs", "--updateTableMs"):
-            command += [option, "0"]
-        self._process = subprocess.Popen(
-            command, stdin=subprocess.DEVNULL, stdout=self._log, stderr=self._log
-        )
-        try:
-            self._wait_ready(timeout)
-        except BaseException:
-            self.stop()
-            raise
-
-    def stop(self) -> None:
-        """Stop the server (if it runs) and wait for it to exit."""
-        process, self._process = self._process, None
-        if process is not None:
-            process.terminate()
-            try:
-                process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-        if self._log is not None:
-            self._log.close()
-            self._log = None
-
-    def client(self) -> DynamoDBClient:
-        """A new low-level client of this server, for setting up; close it."""
-        client: DynamoDBClient = boto3.session.Session().client(
-            "dynamodb",
-            endpoint_url=self.endpoint_url,
-            aws_access_key_id="benchmark",
-            aws_secret_access_key="benchmark",
-            config=_SETUP_CONFIG,
-        )
-        return client
+    def counts(self) -> dict[str, int]:
+        """Every call served since the server started, by operation."""
+        return fetch_counts(self.counts_url)
 
     def create_table(self, name: str) -> None:
         """Create a session table (hash key ``id``, on demand) if it is missing."""
@@ -163,42 +146,17 @@ class Dynalite:
         finally:
             client.close()
 
-    def _wait_ready(self, timeout: float) -> None:
-        deadline = time.monotonic() + timeout
-        client = self.client()
-        try:
-            while True:
-                assert self._process is not None
-                if self._process.poll() is not None:
-                    raise RuntimeError(f"dynalite exited: {self._output()}")
-                try:
-                    client.list_tables(Limit=1)
-                except (BotoCoreError, ClientError):
-                    if time.monotonic() > deadline:
-                        raise RuntimeError(
-                            f"dynalite did not answer within {timeout:g} s:"
-                            f" {self._output()}"
-                        ) from None
-                    time.sleep(0.05)
-                else:
-                    return
-        finally:
-            client.close()
 
-    def _output(self) -> str:
-        if self._log is None:
-            return ""
-        self._log.seek(0)
-        return self._log.read().decode("utf-8", "replace").strip() or "(no output)"
+class CallCounter:
+    """The calls a counting dynalite served between two :meth:`take`\\ s."""
 
-    def __enter__(self) -> Dynalite:
-        self.start()
-        return self
+    def __init__(self, counts_url: str) -> None:
+        self.counts_url = counts_url
+        self._last = fetch_counts(counts_url)
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
+    def take(self) -> dict[str, int]:
+        """The calls since the last ``take`` (or creation), by operation."""
+        now = fetch_counts(self.counts_url)
+        calls = difference(now, self._last)
+        self._last = now
+        return calls

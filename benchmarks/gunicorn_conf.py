@@ -1,17 +1,11 @@
 """gunicorn settings of the mixed workload: 2 workers, gthread, loopback.
 
-Read by the gunicorn master before it forks the workers, which is why the
-shared call counts are created here: every worker inherits them.
 ``BENCH_BIND`` and ``BENCH_THREADS`` come from :mod:`benchmarks.workload`.
 """
 
 from __future__ import annotations
 
 import os
-
-from benchmarks import apps
-
-apps.install_shared_counts()
 
 bind = os.environ.get("BENCH_BIND", "127.0.0.1:8000")
 workers = 2

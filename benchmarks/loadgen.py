@@ -145,15 +145,22 @@ def browse(
         browser.close()
 
 
-def server_calls(host: str, port: int) -> dict[str, int]:
-    """The DynamoDB calls all workers counted so far."""
-    connection = http.client.HTTPConnection(host, port, timeout=30)
+def server_calls(counts_url: str | None) -> dict[str, int]:
+    """The DynamoDB calls the server counted so far (none without a URL).
+
+    :param counts_url: ``http://host:port/path`` of a counting dynalite.
+    """
+    if counts_url is None:
+        return {}
+    address, _, path = counts_url.removeprefix("http://").partition("/")
+    host, _, port = address.partition(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=30)
     try:
-        connection.request("GET", "/_bench/calls")
+        connection.request("GET", "/" + path)
         response = connection.getresponse()
         body = response.read()
         if response.status != 200:
-            raise RuntimeError(f"/_bench/calls answered {response.status}")
+            raise RuntimeError(f"{counts_url} answered {response.status}")
         counts: dict[str, int] = json.loads(body)
         return counts
     finally:
@@ -202,7 +209,7 @@ def run(args: argparse.Namespace) -> dict[str, t.Any]:
         thread.start()
     time.sleep(args.warmup)
     pids = {name: int(pid) for name, pid in (p.split("=") for p in args.cpu_pid)}
-    calls_before = server_calls(args.host, args.port)
+    calls_before = server_calls(args.counts_url)
     cpu_before = {name: cpu_seconds(pid) for name, pid in pids.items()}
     own_before = own_cpu_seconds()
     busy_before = machine_busy_seconds()
@@ -214,14 +221,18 @@ def run(args: argparse.Namespace) -> dict[str, t.Any]:
     cpu_after = {name: cpu_seconds(pid) for name, pid in pids.items()}
     own_after = own_cpu_seconds()
     busy_after = machine_busy_seconds()
-    calls_after = server_calls(args.host, args.port)
+    calls_after = server_calls(args.counts_url)
     window.stop.set()
     for thread in threads:
         thread.join(timeout=30)
     elapsed = window.end - window.start
     latencies = sorted(x for values in window.latencies.values() for x in values)
     requests = len(latencies) + len(window.errors)
-    calls = {op: calls_after[op] - calls_before.get(op, 0) for op in calls_after}
+    calls = {
+        op: count - calls_before.get(op, 0)
+        for op, count in calls_after.items()
+        if count - calls_before.get(op, 0)
+    }
     cpu = {name: cpu_after[name] - cpu_before[name] for name in pids}
     cpu["load generator"] = own_after - own_before
     busy = busy_after - busy_before
@@ -263,6 +274,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--duration", type=float, default=15.0)
     parser.add_argument("--max-requests", type=int, default=1_000_000)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--counts-url",
+        help="where a counting dynalite answers its call counts (JSON)",
+    )
     parser.add_argument(
         "--mix",
         nargs="+",

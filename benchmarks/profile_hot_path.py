@@ -1,13 +1,21 @@
-"""Profile this package's hot path: the read and change scenarios, in cProfile.
+"""Where the CPU of a read request goes, on each transport.
 
-Run ``python benchmarks/profile_hot_path.py [--iterations N] [--limit N]``.
-It starts dynalite, serves the read and change scenarios of
-:mod:`benchmarks.scenarios` through this package, and prints, for each
-scenario the CPU per request split by where it is spent (inside boto3's API
-calls, this package's own code, the rest), the functions with the most time
-of their own, and this package's functions by cumulative time. The profiler
-slows everything down (by three to four times here): read the shares, not
-the absolute figures.
+Run ``python benchmarks/profile_hot_path.py [--requests N] [--rounds N]``.
+It starts dynalite (counting the calls it serves) and prints two things:
+
+1. Without a profiler, CPU per operation (median of ``--rounds`` rounds of
+   ``--requests`` each, the subjects taking turns): one ``GetItem`` sent
+   straight through the store's item client (the transport alone), one
+   ``store.load(sid)`` (the call as the request path makes it: the key's
+   hash, the call, the signal check, the item's decoding), and one whole
+   read request through Flask's test client, for ``transport="auto"``,
+   ``transport="boto3"`` and Flask's cookie session; then the read overhead
+   (a read's CPU above the cookie session's) split into those layers.
+2. cProfile of the read requests (CPU-time clock), for each transport: the
+   CPU per request split by area, the functions with the most time of their
+   own, and this package's functions by cumulative time. The profiler slows
+   small Python functions down far more than C code (by three to five times
+   here): read the shares, not the absolute figures.
 """
 
 from __future__ import annotations
@@ -17,70 +25,188 @@ import cProfile
 import io
 import os
 import pstats
+import statistics
 import sys
 import time
+import typing as t
 from pathlib import Path
 
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks import apps, scenarios
-from benchmarks.dynalite import Dynalite, local_environment
+from benchmarks.dynalite import CallCounter, CountingDynalite, local_environment
 
-#: The boto3 API call: everything under it is the cost of one DynamoDB call.
-API_CALL = ("botocore/client.py", "_make_api_call")
+if t.TYPE_CHECKING:
+    from flask_dynamodb_session.store import SessionStore
+
 PACKAGE = "/flask_dynamodb_session/"
+#: The package's modules that send a call (the lean transport).
+TRANSPORT_MODULES = ("transport.py", "connection.py", "signing.py")
+#: Entry points of one DynamoDB call: (file suffix, function).
+CALLS = (
+    ("botocore/client.py", "_make_api_call"),
+    ("flask_dynamodb_session/transport.py", "call"),
+)
+#: The package's entry points on a read request (none nests in another).
+ENTRIES = (
+    ("flask_dynamodb_session/interface.py", "open_session"),
+    ("flask_dynamodb_session/interface.py", "save_session"),
+    ("flask_dynamodb_session/session.py", "_load"),
+)
+#: The store's wrapper around each call.
+STORE_CALL = ("flask_dynamodb_session/items.py", "_call")
+#: The store's read, from the key to the decoded record.
+STORE_LOAD = ("flask_dynamodb_session/items.py", "load")
+
+Raw = dict[tuple[str, int, str], tuple[int, int, float, float, object]]
 
 
-def split(stats: pstats.Stats) -> dict[str, float]:
-    """Seconds of CPU: in boto3 calls, in this package's own code, the rest.
+def _store(subject: apps.Subject) -> SessionStore:
+    interface = subject.app.session_interface
+    return interface.store_for(subject.app)  # type: ignore[attr-defined,no-any-return]
 
-    "in boto3 calls" is the cumulative time of botocore's ``_make_api_call``
-    (request building, signing, user agent, urllib3, http.client, parsing);
-    "this package" is the own time of its functions outside those calls.
-    """
-    raw: dict[tuple[str, int, str], tuple[int, int, float, float, object]]
-    raw = stats.stats  # type: ignore[attr-defined]
-    total = boto = package = 0.0
-    for (filename, _, function), (_, _, own, cumulative, _) in raw.items():
-        total += own
-        if filename.endswith(API_CALL[0]) and function == API_CALL[1]:
-            boto += cumulative
-        elif PACKAGE in filename:
-            package += own
+
+def _sid(subject: apps.Subject) -> str:
+    """The id of a session stored by logging in through ``subject``."""
+    client = subject.app.test_client()
+    client.post("/login")
+    cookie = client.get_cookie(scenarios.COOKIE_NAME)
+    assert cookie is not None
+    signer = subject.app.session_interface.get_signer(subject.app)  # type: ignore[attr-defined]
+    return str(signer.unsign(cookie.value).decode("ascii"))
+
+
+def _cpu_per_call(function: t.Callable[[], object], requests: int) -> float:
+    """Microseconds of process CPU per call of ``function``."""
+    start = time.process_time_ns()
+    for _ in range(requests):
+        function()
+    return (time.process_time_ns() - start) / requests / 1000
+
+
+def layers(
+    subjects: dict[str, apps.Subject],
+    counter: CallCounter,
+    requests: int,
+    rounds: int,
+) -> dict[str, dict[str, float]]:
+    """Median CPU (us) per operation of each layer, per subject."""
+    blocks = scenarios.ReadBlocks(subjects, counter, chunk=250)
+    operations: dict[str, dict[str, t.Callable[[], object]]] = {}
+    for name, subject in subjects.items():
+        if name == "cookie":
+            continue
+        store = _store(subject)
+        sid = _sid(subject)
+        key = {"id": {"S": store.key(sid)}}
+        client = store.item_client
+
+        def get_item(
+            client: t.Any = client, table: str = store.table, key: t.Any = key
+        ) -> object:
+            return client.get_item(TableName=table, Key=key, ConsistentRead=True)
+
+        def load(store: SessionStore = store, sid: str = sid) -> object:
+            return store.load(sid)
+
+        operations[name] = {"GetItem, item client": get_item, "store.load": load}
+    samples: dict[str, dict[str, list[float]]] = {name: {} for name in subjects}
+    for number in range(rounds + 1):  # the first round warms up
+        for name in [*subjects][number % len(subjects) :] + [*subjects][
+            : number % len(subjects)
+        ]:
+            for label, function in operations.get(name, {}).items():
+                value = _cpu_per_call(function, requests)
+                if number:
+                    samples[name].setdefault(label, []).append(value)
+            figures = blocks.measure(name, requests)
+            if number:
+                samples[name].setdefault("read request", []).append(figures["cpu_us"])
     return {
-        "boto3 calls (botocore, urllib3, http.client)": boto,
-        "flask_dynamodb_session, own code": package,
-        "Flask, Werkzeug, test client, the rest": total - boto - package,
+        name: {label: statistics.median(values) for label, values in found.items()}
+        for name, found in samples.items()
     }
 
 
-def profile(
-    subject: apps.Subject, scenario: scenarios.Scenario, iterations: int
-) -> pstats.Stats:
-    """cProfile of the measured requests of ``scenario`` only."""
+def print_layers(figures: dict[str, dict[str, float]], requests: int) -> None:
+    print(f"== CPU per operation, us (median of rounds of {requests:,}) ==")
+    for name, found in figures.items():
+        print(f"  {apps.TITLES[name]}")
+        for label, value in found.items():
+            print(f"    {label:24} {value:8.1f}")
+    cookie = figures["cookie"]["read request"]
+    print("  read overhead above the cookie session's, split by layer:")
+    for name in ("auto", "boto3"):
+        found = figures[name]
+        overhead = found["read request"] - cookie
+        call = found["GetItem, item client"]
+        load = found["store.load"]
+        print(
+            f"    {apps.SHORT_TITLES[name]:8} {overhead:7.1f} us ="
+            f" the call {call:.1f} + the rest of store.load {load - call:.1f}"
+            f" + the rest of the request {overhead - load:.1f}"
+        )
+
+
+def _find(raw: Raw, where: tuple[str, str]) -> list[tuple[str, int, str]]:
+    return [key for key in raw if key[0].endswith(where[0]) and key[2] == where[1]]
+
+
+def _cumulative(raw: Raw, *places: tuple[str, str]) -> float:
+    return sum(raw[key][3] for place in places for key in _find(raw, place))
+
+
+def split(stats: pstats.Stats) -> dict[str, float]:
+    """Seconds of CPU of the profiled requests, by area.
+
+    - the DynamoDB call: everything under botocore's ``_make_api_call`` or
+      the lean client's ``call``;
+    - the store around the call: the rest of ``ItemStore.load`` (the key's
+      hash, the ``_call`` wrapper, decoding the item);
+    - the rest of the package's request path: the rest of ``open_session``
+      (cookie signature), ``save_session`` and the session's ``_load``;
+    - Flask, Werkzeug, the test client: everything else.
+    """
+    raw: Raw = stats.stats  # type: ignore[attr-defined]
+    total = sum(entry[2] for entry in raw.values())
+    call = _cumulative(raw, *CALLS)
+    load = _cumulative(raw, STORE_LOAD)
+    package = _cumulative(raw, *ENTRIES)
+    return {
+        "the DynamoDB call (transport)": call,
+        "the store around the call": load - call,
+        "the rest of the package's request path": package - load,
+        "Flask, Werkzeug, test client, the rest": total - package,
+    }
+
+
+def profile(subject: apps.Subject, requests: int) -> pstats.Stats:
+    """cProfile of ``requests`` read requests (their before-steps excluded)."""
+    scenario = scenarios.BY_NAME["read"]
+    change = scenarios.BY_NAME["change"].request
     browser = scenarios.Browser(subject.app.test_client())
     for step in scenario.setup:
         step(browser)
     profiler = cProfile.Profile(time.process_time)
-    for round_ in range(iterations + 20):
-        for step in scenario.before:
-            step(browser)
-        if round_ >= 20:
+    for number in range(requests + 20):
+        if number % 200 == 0:
+            change(browser)  # keeps the reads within touch_after
+        if number >= 20:
             profiler.enable()
         scenario.request(browser)
         profiler.disable()
     return pstats.Stats(profiler)
 
 
-def report(stats: pstats.Stats, iterations: int, limit: int) -> str:
-    """CPU per request by area, then this package's functions."""
+def report(stats: pstats.Stats, requests: int, limit: int) -> str:
+    """CPU per request by area, then the heaviest functions."""
     areas = split(stats)
     total = sum(areas.values())
-    lines = [f"CPU per request under the profiler: {total / iterations * 1e6:.0f} us"]
+    lines = [f"CPU per request under the profiler: {total / requests * 1e6:.0f} us"]
     for area, seconds in areas.items():
         lines.append(
-            f"  {area:46} {seconds / iterations * 1e6:7.0f} us {seconds / total:6.1%}"
+            f"  {area:42} {seconds / requests * 1e6:7.0f} us {seconds / total:6.1%}"
         )
     out = io.StringIO()
     stats.stream = out  # type: ignore[attr-defined]
@@ -92,20 +218,35 @@ def report(stats: pstats.Stats, iterations: int, limit: int) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--iterations", type=int, default=500)
-    parser.add_argument("--limit", type=int, default=25)
+    parser.add_argument("--requests", type=int, default=2000)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--profile-requests", type=int, default=2000)
+    parser.add_argument("--limit", type=int, default=30)
     args = parser.parse_args(argv)
     os.environ.update(local_environment())
-    with Dynalite() as dynalite:
-        dynalite.create_table(apps.TABLES["ours"])
-        subject = apps.build_subject("ours", dynalite.endpoint_url)
+    names = ("auto", "boto3", "cookie")
+    with CountingDynalite() as dynalite:
+        for name in names:
+            if name in apps.TABLES:
+                dynalite.create_table(apps.TABLES[name])
+        counter = CallCounter(dynalite.counts_url)
+        subjects = {
+            name: apps.build_subject(name, dynalite.endpoint_url) for name in names
+        }
         try:
-            for name in ("read", "change"):
-                stats = profile(subject, scenarios.BY_NAME[name], args.iterations)
-                print(f"==== scenario {name}, {args.iterations} requests ====")
-                print(report(stats, args.iterations, args.limit))
+            print_layers(
+                layers(subjects, counter, args.requests, args.rounds), args.requests
+            )
+            for name in names:
+                stats = profile(subjects[name], args.profile_requests)
+                print(
+                    f"\n==== read requests, {apps.TITLES[name]},"
+                    f" {args.profile_requests:,} requests ===="
+                )
+                print(report(stats, args.profile_requests, args.limit))
         finally:
-            subject.close()
+            for subject in subjects.values():
+                subject.close()
     return 0
 
 

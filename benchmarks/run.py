@@ -1,14 +1,22 @@
 """Run the whole benchmark: ``python benchmarks/run.py`` (``--quick`` to smoke it).
 
-1. Starts dynalite on 127.0.0.1 (a separate process) and creates the tables.
-2. Counts the DynamoDB calls of one request of each scenario, per subject.
+1. Starts dynalite on 127.0.0.1 (a separate process that counts the calls it
+   serves) and creates the tables.
+2. Counts the DynamoDB calls of one request of each scenario, per subject,
+   at the server.
 3. Measures the client CPU per request of each scenario, per subject.
-4. Serves each subject with gunicorn and runs the mixed workload against it.
-5. Writes ``results.json`` (raw figures) and ``results.rst`` (the table)
-   next to this file, and prints the table.
+4. Measures the read overhead: the CPU of thousands of read requests per
+   subject and round, in interleaved rounds.
+5. Serves each subject with gunicorn and runs the mixed workload against it,
+   in interleaved rounds.
+6. Writes ``results.json`` (raw figures) and ``results.rst`` (the tables)
+   next to this file, and prints the tables.
 
-Flask-Session 0.8 is installed into the running environment from
-``requirements.txt`` if it is missing (``--no-install`` refuses instead).
+The subjects: this package with ``transport="auto"`` (the lean transport)
+and with ``transport="boto3"``, Flask-Session 0.8's DynamoDB backend, and
+Flask's cookie session. Flask-Session 0.8 is installed into the running
+environment from ``requirements.txt`` if it is missing (``--no-install``
+refuses instead).
 """
 
 from __future__ import annotations
@@ -30,7 +38,12 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks import apps, report, scenarios, workload
-from benchmarks.dynalite import Dynalite, dynalite_version, local_environment
+from benchmarks.dynalite import (
+    CallCounter,
+    CountingDynalite,
+    dynalite_version,
+    local_environment,
+)
 from flask_dynamodb_session import serialization
 
 HERE = Path(__file__).resolve().parent
@@ -42,8 +55,8 @@ QUICK_OUTPUT = Path(tempfile.gettempdir()) / "flask-dynamodb-session-benchmark"
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        description="Benchmark flask-dynamodb-session against Flask-Session 0.8"
-        " and Flask's cookie session."
+        description="Benchmark flask-dynamodb-session (both transports) against"
+        " Flask-Session 0.8 and Flask's cookie session."
     )
     parser.add_argument("--quick", action="store_true", help="a tiny smoke run")
     parser.add_argument("--no-install", action="store_true")
@@ -57,8 +70,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--cpu-iterations", type=int)
     parser.add_argument("--cpu-warmup", type=int)
     parser.add_argument(
-        "--cpu-blocks", type=int, help="blocks of requests, for the noise"
+        "--read-rounds", type=int, help="rounds of the read-overhead blocks"
     )
+    parser.add_argument(
+        "--read-requests", type=int, help="read requests per subject and round"
+    )
+    parser.add_argument("--read-chunk", type=int, help="reads between two changes")
     parser.add_argument("--rounds", type=int, help="rounds of the workload")
     parser.add_argument("--warmup", type=float, help="workload warm-up, seconds")
     parser.add_argument("--duration", type=float, help="workload window, seconds")
@@ -68,9 +85,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     defaults = {
         "call_iterations": (2, 5),
-        "cpu_iterations": (20, 600),
+        "cpu_iterations": (20, 400),
         "cpu_warmup": (3, 50),
-        "cpu_blocks": (2, 5),
+        "read_rounds": (1, 7),
+        "read_requests": (100, 2_000),
+        "read_chunk": (50, 250),
         "rounds": (1, 5),
         "warmup": (1.0, 3.0),
         "duration": (2.0, 10.0),
@@ -147,12 +166,12 @@ def versions() -> dict[str, str]:
 
 
 def count_calls(
-    subjects: dict[str, apps.Subject], iterations: int
+    subjects: dict[str, apps.Subject], counter: CallCounter, iterations: int
 ) -> dict[str, dict[str, list[dict[str, int]]]]:
-    print("counting DynamoDB calls per request")
+    print("counting DynamoDB calls per request (at the server)")
     return {
         name: {
-            scenario.name: scenarios.count_calls(subject, scenario, iterations)
+            scenario.name: scenarios.count_calls(subject, scenario, counter, iterations)
             for scenario in scenarios.SCENARIOS
         }
         for name, subject in subjects.items()
@@ -160,29 +179,97 @@ def count_calls(
 
 
 def measure_cpu(
-    subjects: dict[str, apps.Subject], iterations: int, warmup: int, blocks: int
+    subjects: dict[str, apps.Subject],
+    counter: CallCounter,
+    iterations: int,
+    warmup: int,
 ) -> dict[str, dict[str, dict[str, t.Any]]]:
     """CPU per request of every scenario; the subjects take turns per request."""
     results: dict[str, dict[str, dict[str, t.Any]]] = {name: {} for name in subjects}
     for scenario in scenarios.SCENARIOS:
         print(f"measuring client CPU: {scenario.title}")
-        samples = scenarios.measure_cpu(subjects, scenario, iterations, warmup)
+        samples = scenarios.measure_cpu(subjects, scenario, counter, iterations, warmup)
         for name in subjects:
-            results[name][scenario.name] = samples[name].summary(blocks)
+            results[name][scenario.name] = samples[name].summary()
     return results
 
 
+def rotated(names: t.Sequence[str], number: int) -> list[str]:
+    """``names`` starting at a different one in each round."""
+    shift = number % len(names)
+    return [*names[shift:], *names[:shift]]
+
+
+def spread(values: t.Sequence[float]) -> dict[str, t.Any]:
+    """The median of some per-round figures, their range, and the figures."""
+    return {
+        "median": statistics.median(values),
+        "min": min(values),
+        "max": max(values),
+        "rounds": list(values),
+    }
+
+
+def measure_read_overhead(
+    subjects: dict[str, apps.Subject], counter: CallCounter, args: argparse.Namespace
+) -> dict[str, t.Any]:
+    """The CPU of a read request, per subject, over interleaved rounds.
+
+    In each round every subject serves ``args.read_requests`` reads (the
+    order of the subjects rotates from round to round). A subject's read
+    overhead in a round is its CPU per read minus the cookie session's in
+    the same round.
+    """
+    blocks = scenarios.ReadBlocks(subjects, counter, args.read_chunk)
+    names = list(subjects)
+    for name in names:  # warm-up, not kept
+        blocks.measure(name, args.read_chunk)
+    rounds: dict[str, list[dict[str, t.Any]]] = {name: [] for name in names}
+    for number in range(args.read_rounds):
+        for name in rotated(names, number):
+            figures = blocks.measure(name, args.read_requests)
+            rounds[name].append(figures)
+        print(
+            f"read round {number + 1}/{args.read_rounds}: "
+            + ", ".join(
+                f"{apps.SHORT_TITLES[name]} {rounds[name][-1]['cpu_us']:.0f} us"
+                for name in names
+            )
+        )
+    cpu = {name: [figures["cpu_us"] for figures in rounds[name]] for name in names}
+    overhead = {
+        name: [
+            ours - cookie for ours, cookie in zip(cpu[name], cpu["cookie"], strict=True)
+        ]
+        for name in names
+        if name != "cookie"
+    }
+    ratio = [
+        boto3 / auto if auto > 0 else float("inf")
+        for boto3, auto in zip(overhead["boto3"], overhead["auto"], strict=True)
+    ]
+    return {
+        "requests_per_round": args.read_requests,
+        "chunk": args.read_chunk,
+        "rounds": rounds,
+        "cpu_us": {name: spread(values) for name, values in cpu.items()},
+        "overhead_us": {name: spread(values) for name, values in overhead.items()},
+        "overhead_ratio_boto3_to_auto": spread(ratio),
+    }
+
+
 def run_workloads(
-    endpoint_url: str, dynalite_pid: int, args: argparse.Namespace
+    endpoint_url: str, counts_url: str, dynalite_pid: int, args: argparse.Namespace
 ) -> dict[str, t.Any]:
     """The mixed workload, ``args.rounds`` times per subject, taking turns."""
     rounds: dict[str, list[dict[str, t.Any]]] = {name: [] for name in apps.SUBJECTS}
     for number in range(args.rounds):
-        for name in apps.SUBJECTS:
+        for name in rotated(apps.SUBJECTS, number):
             print(f"workload round {number + 1}/{args.rounds}: {apps.TITLES[name]}")
             figures = workload.run_workload(
                 name,
                 endpoint_url,
+                counts_url,
                 dynalite_pid,
                 threads=args.client_threads,
                 server_threads=args.server_threads,
@@ -193,30 +280,71 @@ def run_workloads(
             )
             print(
                 f"  {figures['requests_per_second']:.0f} requests/s,"
-                f" p99 {figures['latency_ms']['p99']:.1f} ms,"
+                f" worker CPU {figures['cpu_us_per_request']['workers']:.0f} us"
+                f"/request, p99 {figures['latency_ms']['p99']:.1f} ms,"
                 f" {figures['errors']} errors"
             )
             rounds[name].append(figures)
-    summary = {name: median_round(figures) for name, figures in rounds.items()}
-    ratios = {
-        other: [
-            ours["requests_per_second"] / theirs["requests_per_second"]
-            for ours, theirs in zip(rounds["ours"], rounds[other], strict=True)
-        ]
-        for other in ("flask_session", "cookie")
-    }
     return {
         "rounds": rounds,
-        "summary": summary,
-        "round_ratios": ratios,
-        "ratios": {other: statistics.median(r) for other, r in ratios.items()},
+        "summary": {name: summarize(figures) for name, figures in rounds.items()},
+        "ratios": workload_ratios(rounds),
     }
 
 
-def median_round(rounds: list[dict[str, t.Any]]) -> dict[str, t.Any]:
-    """The round of median throughput (the lower one of an even count)."""
-    ordered = sorted(rounds, key=lambda figures: figures["requests_per_second"])
-    return ordered[(len(ordered) - 1) // 2]
+def summarize(rounds: list[dict[str, t.Any]]) -> dict[str, t.Any]:
+    """Median and range of each figure of a subject's workload rounds."""
+
+    def of(pick: t.Callable[[dict[str, t.Any]], float]) -> dict[str, t.Any]:
+        return spread([pick(figures) for figures in rounds])
+
+    return {
+        "requests_per_second": of(lambda f: f["requests_per_second"]),
+        "p50_ms": of(lambda f: f["latency_ms"]["p50"]),
+        "p99_ms": of(lambda f: f["latency_ms"]["p99"]),
+        "errors": sum(int(f["errors"]) for f in rounds),
+        "dynamodb_calls_per_request": of(lambda f: f["dynamodb_calls_per_request"]),
+        "worker_cpu_us": of(lambda f: f["cpu_us_per_request"]["workers"]),
+        "dynalite_cpu_us": of(lambda f: f["cpu_us_per_request"].get("dynalite", 0)),
+        "loadgen_cpu_us": of(
+            lambda f: f["cpu_us_per_request"].get("load generator", 0)
+        ),
+        "others_share": of(
+            lambda f: f["other_processes_seconds"] / (f["seconds"] * f["cores"])
+        ),
+    }
+
+
+def workload_ratios(rounds: dict[str, list[dict[str, t.Any]]]) -> dict[str, t.Any]:
+    """Per-round ratios of two subjects' figures of the same round."""
+
+    def ratio(
+        ours: str, theirs: str, pick: t.Callable[[dict[str, t.Any]], float]
+    ) -> dict[str, t.Any]:
+        return spread(
+            [
+                pick(a) / pick(b)
+                for a, b in zip(rounds[ours], rounds[theirs], strict=True)
+            ]
+        )
+
+    def rps(figures: dict[str, t.Any]) -> float:
+        return float(figures["requests_per_second"])
+
+    def worker_cpu(figures: dict[str, t.Any]) -> float:
+        return float(figures["cpu_us_per_request"]["workers"])
+
+    return {
+        "rps_auto_to_flask_session": ratio("auto", "flask_session", rps),
+        "rps_boto3_to_flask_session": ratio("boto3", "flask_session", rps),
+        "rps_auto_to_cookie": ratio("auto", "cookie", rps),
+        "rps_auto_to_boto3": ratio("auto", "boto3", rps),
+        "worker_cpu_auto_to_cookie": ratio("auto", "cookie", worker_cpu),
+        "worker_cpu_boto3_to_cookie": ratio("boto3", "cookie", worker_cpu),
+        "worker_cpu_flask_session_to_cookie": ratio(
+            "flask_session", "cookie", worker_cpu
+        ),
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -237,7 +365,9 @@ def main(argv: list[str] | None = None) -> int:
                 "call_iterations": args.call_iterations,
                 "cpu_iterations": args.cpu_iterations,
                 "cpu_warmup": args.cpu_warmup,
-                "cpu_blocks": args.cpu_blocks,
+                "read_rounds": args.read_rounds,
+                "read_requests": args.read_requests,
+                "read_chunk": args.read_chunk,
                 "workers": workload.WORKERS,
                 "server_threads": args.server_threads,
                 "client_threads": args.client_threads,
@@ -251,22 +381,32 @@ def main(argv: list[str] | None = None) -> int:
         "subjects": dict(apps.TITLES),
         "scenarios": {s.name: s.title for s in scenarios.SCENARIOS},
     }
-    with Dynalite() as dynalite:
+    with CountingDynalite() as dynalite:
         for table in apps.TABLES.values():
             dynalite.create_table(table)
+        counter = CallCounter(dynalite.counts_url)
         subjects = {
             name: apps.build_subject(name, dynalite.endpoint_url)
             for name in apps.SUBJECTS
         }
+        results["item_clients"] = {
+            name: subject.item_client
+            for name, subject in subjects.items()
+            if subject.item_client is not None
+        }
         try:
-            results["calls"] = count_calls(subjects, args.call_iterations)
+            results["calls"] = count_calls(subjects, counter, args.call_iterations)
             results["cpu"] = measure_cpu(
-                subjects, args.cpu_iterations, args.cpu_warmup, args.cpu_blocks
+                subjects, counter, args.cpu_iterations, args.cpu_warmup
             )
+            results["read_overhead"] = measure_read_overhead(subjects, counter, args)
         finally:
             for subject in subjects.values():
                 subject.close()
-        results["workload"] = run_workloads(dynalite.endpoint_url, dynalite.pid, args)
+        assert dynalite.pid is not None
+        results["workload"] = run_workloads(
+            dynalite.endpoint_url, dynalite.counts_url, dynalite.pid, args
+        )
     results["meta"]["machine"]["load_average_end"] = load_average()
     results["targets"] = report.targets(results)
     args.output_dir.mkdir(parents=True, exist_ok=True)

@@ -1,10 +1,11 @@
 """The per-request scenarios: DynamoDB calls and client CPU of one request.
 
 A scenario puts a browser (Flask's test client) in some state, then makes
-the one request that is measured. Its calls are counted with the subject's
-:class:`~benchmarks.apps.CallCounter`; its CPU is the time the Python
-process spends on it (:func:`time.process_time_ns`: the wait for dynalite,
-a separate process, does not count).
+the one request that is measured. Its DynamoDB calls are counted by the
+server (:class:`~benchmarks.dynalite.CallCounter`), so the calls of every
+client are seen alike; its CPU is the time the Python process spends on it
+(:func:`time.process_time_ns`: the wait for dynalite, a separate process,
+does not count).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ if t.TYPE_CHECKING:
     from flask.testing import FlaskClient
 
     from .apps import Subject
+    from .dynalite import CallCounter
 
 COOKIE_NAME = "session"
 
@@ -151,7 +153,8 @@ SCENARIOS = (
 #: The scenarios by name.
 BY_NAME = {scenario.name: scenario for scenario in SCENARIOS}
 
-#: SPEC section 5's budget of DynamoDB calls, per scenario, as text.
+#: The target of DynamoDB calls per request (the fewest that can do the
+#: job), per scenario, as text.
 BUDGET = {
     "untouched_no_cookie": "0",
     "untouched_cookie": "0",
@@ -166,7 +169,7 @@ WRITES = frozenset({"PutItem", "UpdateItem"})
 
 
 def within_budget(scenario: str, counts: t.Mapping[str, int]) -> bool:
-    """Whether one request's calls are those SPEC section 5 allows.
+    """Whether one request's calls are within the scenario's target.
 
     ``clear()`` of a stored session must delete it (one DeleteItem) and may
     read it first (at most one GetItem).
@@ -196,10 +199,11 @@ def _prepare(subject: Subject, scenario: Scenario) -> Browser:
 
 
 def count_calls(
-    subject: Subject, scenario: Scenario, iterations: int = 3
+    subject: Subject, scenario: Scenario, counter: CallCounter, iterations: int = 3
 ) -> list[dict[str, int]]:
     """The DynamoDB calls of each measured request, by operation.
 
+    :param counter: the server's call counter.
     :param iterations: how many times the scenario is repeated.
     """
     browser = _prepare(subject, scenario)
@@ -207,9 +211,9 @@ def count_calls(
     for _ in range(iterations):
         for step in scenario.before:
             step(browser)
-        subject.counter.take()
+        counter.take()
         scenario.request(browser)
-        counts.append(subject.counter.take())
+        counts.append(counter.take())
     return counts
 
 
@@ -227,25 +231,14 @@ class CpuSamples:
         self.wall_ns.append(wall_ns)
         self.calls += calls
 
-    def summary(self, blocks: int = 1) -> dict[str, t.Any]:
-        """Mean, median and 90th percentile CPU, median wall time (in us).
-
-        :param blocks: also give the median CPU of this many consecutive
-            blocks of requests, a measure of the noise.
-        """
+    def summary(self) -> dict[str, t.Any]:
+        """Mean, median and 90th percentile CPU, median wall time (in us)."""
         count = len(self.cpu_ns)
-        size = max(1, count // blocks)
-        block_medians = [
-            statistics.median(self.cpu_ns[start : start + size]) / 1000
-            for start in range(0, size * blocks, size)
-            if self.cpu_ns[start : start + size]
-        ]
         return {
             "iterations": count,
             "cpu_us_mean": statistics.fmean(self.cpu_ns) / 1000,
             "cpu_us_median": statistics.median(self.cpu_ns) / 1000,
             "cpu_us_p90": _percentile(self.cpu_ns, 0.90) / 1000,
-            "cpu_us_block_medians": block_medians,
             "wall_us_median": statistics.median(self.wall_ns) / 1000,
             "calls_per_request": self.calls / count,
         }
@@ -254,15 +247,16 @@ class CpuSamples:
 def measure_cpu(
     subjects: t.Mapping[str, Subject],
     scenario: Scenario,
+    counter: CallCounter,
     iterations: int,
     warmup: int,
 ) -> dict[str, CpuSamples]:
-    """Time the measured request of ``scenario`` for each subject.
+    """Time the measured request of ``scenario`` for each subject, one by one.
 
     The subjects take turns request by request (in a rotating order), so
     that whatever else the machine does at a given moment weighs on all of
     them alike. Only the measured request is timed, each one on its own,
-    after ``warmup`` untimed rounds.
+    after ``warmup`` untimed rounds; its calls are counted by the server.
 
     :return: the samples of each subject.
     """
@@ -272,28 +266,88 @@ def measure_cpu(
     for round_ in range(warmup + iterations):
         shift = round_ % len(names)
         for name in names[shift:] + names[:shift]:
-            cpu_ns, wall_ns, calls = _timed(subjects[name], scenario, browsers[name])
+            cpu_ns, wall_ns = _timed(scenario, browsers[name], counter)
+            calls = sum(counter.take().values())
             if round_ >= warmup:
                 samples[name].add(cpu_ns, wall_ns, calls)
     return samples
 
 
 def _timed(
-    subject: Subject, scenario: Scenario, browser: Browser
-) -> tuple[int, int, int]:
-    """CPU and wall nanoseconds, and DynamoDB calls, of one measured request."""
+    scenario: Scenario, browser: Browser, counter: CallCounter
+) -> tuple[int, int]:
+    """CPU and wall nanoseconds of one measured request."""
     for step in scenario.before:
         step(browser)
-    subject.counter.take()
+    counter.take()
     wall_start = time.perf_counter_ns()
     cpu_start = time.process_time_ns()
     scenario.request(browser)
     cpu_end = time.process_time_ns()
     wall_end = time.perf_counter_ns()
-    calls = sum(subject.counter.take().values())
-    return cpu_end - cpu_start, wall_end - wall_start, calls
+    return cpu_end - cpu_start, wall_end - wall_start
 
 
 def _percentile(values: t.Sequence[float], fraction: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
+
+
+class ReadBlocks:
+    """Many read requests per subject, timed as one block: the read overhead.
+
+    A read costs a few hundred microseconds of CPU; the session's own part of
+    it (the read's CPU above the cookie session's) is a small difference of
+    two larger figures, so it is measured over thousands of requests with
+    one reading of the process CPU clock around each chunk. Before each
+    chunk the browser changes its session (not timed), so that every read
+    of the chunk comes within ``touch_after`` of the last write and makes
+    exactly one GetItem; the server's count of the chunk's calls is kept,
+    to show it.
+
+    :param subjects: the subjects, each with a browser logged in once.
+    :param counter: the server's call counter.
+    :param chunk: reads per chunk (a chunk must take less than
+        ``touch_after``, 10 s: a few hundred reads take under a second).
+    """
+
+    def __init__(
+        self, subjects: t.Mapping[str, Subject], counter: CallCounter, chunk: int
+    ) -> None:
+        self.subjects = subjects
+        self.counter = counter
+        self.chunk = chunk
+        self.browsers = {
+            name: _prepare(subject, BY_NAME["read"])
+            for name, subject in subjects.items()
+        }
+
+    def measure(self, name: str, requests: int) -> dict[str, t.Any]:
+        """CPU and wall time per read of ``requests`` reads of one subject.
+
+        :return: ``cpu_us`` and ``wall_us`` per request, and ``calls``: the
+            calls of all the reads, by operation.
+        """
+        browser = self.browsers[name]
+        cpu_ns = wall_ns = 0
+        calls: dict[str, int] = {}
+        done = 0
+        while done < requests:
+            size = min(self.chunk, requests - done)
+            _change(browser)
+            self.counter.take()
+            wall_start = time.perf_counter_ns()
+            cpu_start = time.process_time_ns()
+            for _ in range(size):
+                _read(browser)
+            cpu_ns += time.process_time_ns() - cpu_start
+            wall_ns += time.perf_counter_ns() - wall_start
+            for operation, count in self.counter.take().items():
+                calls[operation] = calls.get(operation, 0) + count
+            done += size
+        return {
+            "requests": requests,
+            "cpu_us": cpu_ns / requests / 1000,
+            "wall_us": wall_ns / requests / 1000,
+            "calls": calls,
+        }

@@ -2,9 +2,9 @@
 
 gunicorn runs 2 workers with gthread threads on ``127.0.0.1`` (the settings
 are in ``gunicorn_conf.py``); :mod:`benchmarks.loadgen` runs as its own
-process and reports throughput, latency, errors, the DynamoDB calls all
-workers made in the window, and the CPU of the workers, of dynalite and of
-itself.
+process and reports throughput, latency, errors, the DynamoDB calls
+dynalite served in the window (counted by the server, whatever client made
+them), and the CPU of the workers, of dynalite and of itself.
 """
 
 from __future__ import annotations
@@ -100,7 +100,7 @@ class Gunicorn:
     def _answers(self) -> bool:
         connection = http.client.HTTPConnection(HOST, self.port, timeout=5)
         try:
-            connection.request("GET", "/_bench/calls")
+            connection.request("GET", "/untouched")
             return connection.getresponse().status == 200
         except OSError:
             return False
@@ -127,6 +127,7 @@ def children(pid: int) -> list[int]:
 def run_workload(
     subject: str,
     endpoint_url: str,
+    counts_url: str,
     dynalite_pid: int,
     *,
     threads: int,
@@ -155,6 +156,8 @@ def run_workload(
             str(max_requests),
             "--seed",
             str(seed),
+            "--counts-url",
+            counts_url,
             "--cpu-pid",
             *pids,
             f"dynalite={dynalite_pid}",
