@@ -5,6 +5,7 @@ This is the only module that knows both Flask and the store.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import re
@@ -31,6 +32,9 @@ logger = logging.getLogger(__name__)
 
 #: Signed cookie values hold an id of this form: 43 URL-safe characters.
 SID_PATTERN = re.compile(r"[A-Za-z0-9_-]{43}")
+#: A signed cookie value: the id, and the version this browser last wrote
+#: (written with ``consistent_read="auto"``, read whatever the option).
+COOKIE_PATTERN = re.compile(rf"({SID_PATTERN.pattern})(?:\.([1-9][0-9]{{0,15}}))?")
 #: How many fresh ids a new session tries if its id is taken (never, in
 #: practice: ids have 256 random bits).
 CREATE_ATTEMPTS = 3
@@ -174,16 +178,20 @@ class DynamoDBSessionInterface(SessionInterface):
             return None
         signer = self._signer(app, state)
         cookie = request.cookies.get(self.get_cookie_name(app))
-        sid = None
+        sid, version = None, 0
         if cookie:
             try:
                 value = signer.unsign(cookie).decode("ascii")
             except (BadSignature, UnicodeDecodeError):
                 logger.debug("ignoring a session cookie with a bad signature")
             else:
-                if SID_PATTERN.fullmatch(value):
-                    sid = value
-        return self.session_class(sid, state.store.load)
+                match = COOKIE_PATTERN.fullmatch(value)
+                if match is not None:
+                    sid, version = match[1], int(match[2] or 0)
+        loader = state.store.load
+        if version:
+            loader = functools.partial(loader, min_version=version)
+        return self.session_class(sid, loader)
 
     def save_session(self, app: Flask, session: t.Any, response: Response) -> None:
         """Store what changed and set or delete the cookie.
@@ -210,15 +218,16 @@ class DynamoDBSessionInterface(SessionInterface):
             self._save_empty(app, session, response, store)
             return
         lifetime = self._lifetime(app, session, state.settings)
-        saved: bool | None
+        # The version now stored, or None if the session was logged out.
+        version: int | None
         if session.new:
-            saved = self._save_new(session, store, lifetime)
+            version = self._save_new(session, store, lifetime)
         else:
             changed, removed = session.changes()
             record = session.record
             assert record is not None
             if changed or removed:
-                saved = store.save(
+                version = store.save(
                     session.sid,
                     session,
                     version=record.version,
@@ -227,33 +236,37 @@ class DynamoDBSessionInterface(SessionInterface):
                     lifetime=lifetime,
                 )
             elif session.modified:
-                saved = store.touch(session.sid, lifetime)
+                touched = store.touch(session.sid, lifetime)
+                version = record.version if touched else None
             elif self._touch_due(app, record.written_at, state):
-                saved = self._refresh(session, store, lifetime)
-                if saved is None:
+                refreshed = self._refresh(session, store, lifetime)
+                if refreshed is None:
                     return
+                version = record.version if refreshed else None
             else:
                 return
-        if saved:
-            self._set_cookie(app, session, response, state)
-        else:
+        if version is None:
             self._delete_cookie(app, response)
+        else:
+            self._set_cookie(app, session, response, state, version)
 
     def _save_new(
         self, session: ServerSideSession, store: SessionStore, lifetime: int
-    ) -> bool:
-        """Store a new session; ``False`` if the one it replaces was logged out."""
+    ) -> int | None:
+        """Store a new session: its version, or ``None`` if the session it
+        replaces (``regenerate()``) was logged out meanwhile."""
         for _ in range(CREATE_ATTEMPTS):
             if store.create(session.sid, session, lifetime):
                 break
             session.regenerate()
         else:
             raise SessionBackendError("no unused session id was found")
+        version: int | None = 1
         if session.predecessor is not None:
             record = session.record
             assert record is not None
             changed, removed = session.changes()
-            if not store.supersede(
+            version = store.supersede(
                 session.predecessor,
                 session.sid,
                 session,
@@ -261,11 +274,12 @@ class DynamoDBSessionInterface(SessionInterface):
                 changed=changed,
                 removed=removed,
                 lifetime=lifetime,
-            ):
-                return False
+            )
+            if version is None:
+                return None
         for old_sid in session.discarded:
             store.delete(old_sid)
-        return True
+        return version
 
     def _refresh(
         self, session: ServerSideSession, store: SessionStore, lifetime: int
@@ -331,8 +345,14 @@ class DynamoDBSessionInterface(SessionInterface):
         session: ServerSideSession,
         response: Response,
         state: _AppState,
+        version: int,
     ) -> None:
-        value = self._signer(app, state).sign(session.sid).decode("ascii")
+        # With "auto" reads the cookie also carries, signed, the version this
+        # browser wrote last, so that its next read can tell a stale answer.
+        payload = session.sid
+        if state.settings.consistent_read == "auto":
+            payload = f"{payload}.{version}"
+        value = self._signer(app, state).sign(payload).decode("ascii")
         response.set_cookie(
             self.get_cookie_name(app),
             value,

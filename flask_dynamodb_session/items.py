@@ -196,17 +196,31 @@ class ItemStore:
 
     # -- the request path ---------------------------------------------------
 
-    def load(self, sid: str, *, consistent: bool | None = None) -> Record | None:
-        """Read a session: one GetItem.
+    def load(
+        self, sid: str, *, consistent: bool | None = None, min_version: int = 0
+    ) -> Record | None:
+        """Read a session: one GetItem (two at most with ``"auto"``).
+
+        With the ``consistent_read`` option ``"auto"`` the read is eventually
+        consistent (half the cost), and repeated once, strongly consistent,
+        only if it found nothing or a version older than ``min_version``: so
+        a browser always reads its own writes.
 
         :param sid: the session id.
-        :param consistent: strongly consistent read; defaults to the
+        :param consistent: strongly consistent read or not; defaults to the
             ``consistent_read`` option.
+        :param min_version: the version this browser last wrote, if known.
         :return: ``None`` for a missing, expired or undecodable session.
         """
-        if consistent is None:
-            consistent = self.settings.consistent_read
-        return self._read(self.key(sid), consistent)
+        mode = self.settings.consistent_read if consistent is None else consistent
+        key = self.key(sid)
+        if mode != "auto":
+            return self._read(key, bool(mode))
+        record = self._read(key, False)
+        if record is None or record.version < min_version:
+            logger.debug("an eventually consistent read missed a write; reading again")
+            record = self._read(key, True)
+        return record
 
     def create(self, sid: str, data: t.Mapping[str, t.Any], lifetime: int) -> bool:
         """Store a new session, if the id is unused: one PutItem.
@@ -241,7 +255,7 @@ class ItemStore:
         changed: t.Collection[str],
         removed: t.Collection[str],
         lifetime: int,
-    ) -> bool:
+    ) -> int | None:
         """Write a changed session read at ``version``: one UpdateItem.
 
         The write succeeds only if the item still exists at ``version``. On a
@@ -250,8 +264,8 @@ class ItemStore:
         write is retried, at most :data:`MAX_SAVE_ATTEMPTS` times; from the
         second conflict on, after a random pause that grows with each one.
 
-        :return: ``False`` if the session was deleted meanwhile (nothing is
-            written then: a logout is never undone).
+        :return: the version written, or ``None`` if the session was deleted
+            meanwhile (nothing is written then: a logout is never undone).
         :raises SessionTooLarge: before writing.
         :raises SessionBackendError: DynamoDB failed, or the races never ended.
         """
@@ -259,14 +273,14 @@ class ItemStore:
         for attempt in range(MAX_SAVE_ATTEMPTS):
             current = self._conditional_update(key, data, version, lifetime)
             if current is None:
-                return True
+                return version + 1
             if current is not _GONE and attempt:
                 # Lost again: back off, then merge into a fresh read. Pausing
                 # between the read and the write would only let more writes in.
                 time.sleep(random.uniform(0, min(0.1, 0.002 * 2**attempt)))
                 current = self.load(sid, consistent=True) or _GONE
             if current is _GONE:
-                return False
+                return None
             assert isinstance(current, Record)
             logger.debug("session changed meanwhile, merging (attempt %d)", attempt + 1)
             data = merge(current.data, data, changed, removed)
@@ -286,7 +300,7 @@ class ItemStore:
         changed: t.Collection[str],
         removed: t.Collection[str],
         lifetime: int,
-    ) -> bool:
+    ) -> int | None:
         """Retire ``old_sid`` in favour of ``new_sid``, already created with ``data``.
 
         The old item is deleted only if it is still at ``version``: one
@@ -296,7 +310,8 @@ class ItemStore:
         the old item is gone (logged out meanwhile), the new one is deleted
         too, so a logout is never undone.
 
-        :return: ``False`` if the session was logged out meanwhile.
+        :return: the version of the new item, or ``None`` if the session was
+            logged out meanwhile.
         :raises SessionBackendError: DynamoDB failed, or the races never ended.
         """
         old_key, new_key = self.key(old_sid), self.key(new_sid)
@@ -304,7 +319,7 @@ class ItemStore:
         for attempt in range(MAX_SAVE_ATTEMPTS):
             current = self._conditional_delete(old_key, version)
             if current is None:
-                return True
+                return new_version
             if current is _GONE:
                 break
             assert isinstance(current, Record)
@@ -325,7 +340,7 @@ class ItemStore:
                 operation="DeleteItem",
             )
         self._delete_key(new_key)
-        return False
+        return None
 
     def touch(self, sid: str, lifetime: int) -> bool:
         """Push an existing session's expiry: one UpdateItem.

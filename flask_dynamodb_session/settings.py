@@ -69,8 +69,10 @@ class Settings:
     ttl: int = 14 * 24 * 3600
     #: An unchanged session is re-saved at most this often, in seconds.
     touch_after: int = 10
-    #: Use strongly consistent reads.
-    consistent_read: bool = True
+    #: Strongly consistent reads (``True``), eventually consistent ones
+    #: (``False``), or ``"auto"``: eventually consistent, read again strongly
+    #: consistent when that misses this browser's own last write.
+    consistent_read: bool | str = True
     #: Create the table on first use if it is missing.
     auto_create: bool = False
     #: Provisioned read capacity for table creation.
@@ -255,6 +257,15 @@ def _interval(key: str, value: t.Any) -> int:
     return _seconds(key, value, allow_zero=True)
 
 
+def _consistency(key: str, value: t.Any) -> bool | str:
+    if isinstance(value, str) and value.strip().lower() == "auto":
+        return "auto"
+    try:
+        return _flag(key, value)
+    except ConfigurationError:
+        raise ConfigurationError(key, value, 'must be True, False or "auto"') from None
+
+
 def _flag(key: str, value: t.Any) -> bool:
     if isinstance(value, bool):
         return value
@@ -316,7 +327,7 @@ _CHECKS: dict[str, t.Callable[[str, t.Any], t.Any]] = {
     "botocore_config": _botocore_config,
     "ttl": _lifetime,
     "touch_after": _interval,
-    "consistent_read": _flag,
+    "consistent_read": _consistency,
     "auto_create": _flag,
     "read_capacity": _capacity,
     "write_capacity": _capacity,

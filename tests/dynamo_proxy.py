@@ -140,6 +140,10 @@ class Fault:
         return cls("close")
 
 
+#: ``rewrite(operation, request, status, answer) -> answer`` of the proxy.
+Rewrite = t.Callable[[str, dict[str, t.Any], int, dict[str, t.Any]], dict[str, t.Any]]
+
+
 @dataclasses.dataclass(frozen=True)
 class Call:
     """One request the proxy received."""
@@ -179,11 +183,10 @@ class DynamoProxy:
         #: Called with the operation and the request's JSON body before a
         #: request is forwarded (a test's way of racing it).
         self.before_forward: t.Callable[[str, dict[str, t.Any]], None] | None = None
-        #: Called with the operation, the status and the JSON body of the
-        #: server's answer; returns the body to send instead.
-        self.rewrite: (
-            t.Callable[[str, int, dict[str, t.Any]], dict[str, t.Any]] | None
-        ) = None
+        #: Called with the operation, the request's JSON body, the status and
+        #: the JSON body of the server's answer; returns the body to send
+        #: instead (a lagging replica, a server that omits a field...).
+        self.rewrite: Rewrite | None = None
         self._stop = threading.Event()
         self._listener: socket.socket | None = None
         self._clients: dict[socket.socket, bool] = {}  # socket -> idle
@@ -396,7 +399,8 @@ class DynamoProxy:
         status, headers, body = _forward(upstream, request)
         rewrite = self.rewrite
         if rewrite is not None:
-            body = json.dumps(rewrite(operation, status, _json(body))).encode()
+            rewritten = rewrite(operation, _json(request.body), status, _json(body))
+            body = json.dumps(rewritten).encode()
             headers = [(n, v) for n, v in headers if n.lower() != "x-amz-crc32"]
             headers.append(("x-amz-crc32", str(zlib.crc32(body))))
         if kind == "bad_crc32":

@@ -168,7 +168,9 @@ def test_merge_works_without_return_values_on_failure(
 ) -> None:
     """Servers that do not return the item on a failed condition are re-read."""
 
-    def strip(operation: str, status: int, body: dict[str, t.Any]) -> dict[str, t.Any]:
+    def strip(
+        operation: str, request: dict[str, t.Any], status: int, body: dict[str, t.Any]
+    ) -> dict[str, t.Any]:
         if operation == "UpdateItem":
             body.pop("Item", None)
         return body

@@ -332,7 +332,7 @@ def test_client_is_built_once_under_threads(monkeypatch: pytest.MonkeyPatch) -> 
     from flask_dynamodb_session import client as client_module
     from flask_dynamodb_session import items as store_module
 
-    built: list[object] = []
+    built: list[bool] = []
     real_build = client_module.build_client
 
     def slow_build(settings: Settings, *, admin: bool = False) -> t.Any:
