@@ -4,6 +4,7 @@ each transport, and a DynamoDB call counter that reads the proxy."""
 from __future__ import annotations
 
 import collections
+import time
 import typing as t
 
 import pytest
@@ -11,7 +12,7 @@ from botocore.config import Config
 from dynamo_proxy import DynamoProxy
 from flask import Flask, session
 from moto import mock_aws
-from servers import MotoServer
+from servers import DynamoServer, MotoServer
 
 from flask_dynamodb_session import DynamoDBSessionInterface, ServerSideSession
 from flask_dynamodb_session.transport import LeanClient
@@ -83,16 +84,16 @@ def moto() -> Iterator[None]:
 
 
 @pytest.fixture(scope="session")
-def moto_server() -> Iterator[MotoServer]:
+def dynamo_server() -> Iterator[DynamoServer]:
     """moto's DynamoDB server on a free loopback port, for the whole run."""
     with MotoServer() as server:
         yield server
 
 
 @pytest.fixture(scope="session")
-def dynamo_proxy(moto_server: MotoServer) -> Iterator[DynamoProxy]:
+def dynamo_proxy(dynamo_server: DynamoServer) -> Iterator[DynamoProxy]:
     """The recording, fault-injecting proxy the apps of the tests call."""
-    with DynamoProxy(moto_server.endpoint_url) as proxy:
+    with DynamoProxy(dynamo_server.endpoint_url) as proxy:
         yield proxy
 
 
@@ -106,12 +107,19 @@ def proxy(dynamo_proxy: DynamoProxy) -> Iterator[DynamoProxy]:
 
 
 @pytest.fixture
-def dynamodb(moto_server: MotoServer, proxy: DynamoProxy) -> Iterator[DynamoDBClient]:
+def dynamodb(
+    dynamo_server: DynamoServer, proxy: DynamoProxy
+) -> Iterator[DynamoDBClient]:
     """A client of moto's server (past the proxy), the session table new."""
-    client = moto_server.client()
+    client = dynamo_server.client()
     if TABLE in client.list_tables()["TableNames"]:
         client.delete_table(TableName=TABLE)
+        # dynalite deletes a table in the background.
+        while TABLE in client.list_tables()["TableNames"]:
+            time.sleep(0.02)
     create_table(client)
+    while client.describe_table(TableName=TABLE)["Table"]["TableStatus"] != "ACTIVE":
+        time.sleep(0.02)
     proxy.reset()
     yield client
     client.close()

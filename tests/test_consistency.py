@@ -1,9 +1,9 @@
 """Eventually consistent reads that still read the browser's own writes.
 
-The proxy in front of moto's server plays a lagging replica: it answers every
-eventually consistent ``GetItem`` from the copies it was last given
-(:meth:`LaggingReplica.catch_up`), or with no item, whatever the table holds
-now. Strongly consistent reads and every write reach the table.
+Against moto's server and dynalite. The proxy in front of the server plays
+a lagging replica: it answers every eventually consistent ``GetItem`` from
+the copies it was last given (:meth:`LaggingReplica.catch_up`), or with no
+item, whatever the table holds now. Strongly consistent reads and every write reach the table.
 """
 
 from __future__ import annotations
@@ -13,6 +13,8 @@ import typing as t
 
 import pytest
 from conftest import TABLE, make_app
+from dynamo_proxy import DynamoProxy
+from wire_support import SERVER_IDS, SERVER_KINDS
 
 from flask_dynamodb_session import ConfigurationError, DynamoDBSessionInterface
 from flask_dynamodb_session.settings import resolve
@@ -21,10 +23,10 @@ if t.TYPE_CHECKING:
     from collections.abc import Iterator
 
     from conftest import CallCounter
-    from dynamo_proxy import DynamoProxy
     from flask import Flask
     from flask.testing import FlaskClient
     from mypy_boto3_dynamodb import DynamoDBClient
+    from servers import DynamoServer
 
 
 class LaggingReplica:
@@ -58,6 +60,19 @@ class LaggingReplica:
         if item is not None:
             stale["Item"] = item
         return stale
+
+
+@pytest.fixture(scope="module", params=SERVER_KINDS, ids=SERVER_IDS)
+def dynamo_server(request: pytest.FixtureRequest) -> Iterator[DynamoServer]:
+    """moto's server, then dynalite, for this module's tests."""
+    with request.param() as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def dynamo_proxy(dynamo_server: DynamoServer) -> Iterator[DynamoProxy]:
+    with DynamoProxy(dynamo_server.endpoint_url) as proxy:
+        yield proxy
 
 
 def _wire(value: t.Any) -> dict[str, t.Any]:

@@ -17,7 +17,7 @@ import pytest
 from botocore.awsrequest import AWSResponse, HTTPHeaders
 from conftest import TABLE
 from freezegun import freeze_time
-from servers import MotoServer
+from servers import DynamoServer
 
 from flask_dynamodb_session import SessionBackendError, SessionStore, maintenance
 from flask_dynamodb_session.maintenance import (
@@ -465,10 +465,10 @@ def test_progress_gets_running_totals_in_the_callers_thread(
 
 
 def test_retries_unprocessed_items(
-    dynamodb: DynamoDBClient, store: SessionStore, moto_server: MotoServer
+    dynamodb: DynamoDBClient, store: SessionStore, dynamo_server: DynamoServer
 ) -> None:
     write_items(dynamodb, sessions(25, NOW - 1) + sessions(5, NOW + 1))
-    other_client = moto_server.client()
+    other_client = dynamo_server.client()
     attempts: list[int] = []
 
     def throttle_twice(params: dict[str, t.Any]) -> dict[str, t.Any] | None:
