@@ -3,7 +3,8 @@
 Against moto's server and dynalite. The proxy in front of the server plays
 a lagging replica: it answers every eventually consistent ``GetItem`` from
 the copies it was last given (:meth:`LaggingReplica.catch_up`), or with no
-item, whatever the table holds now. Strongly consistent reads and every write reach the table.
+item, whatever the table holds now. Strongly consistent reads and every
+write reach the table.
 """
 
 from __future__ import annotations
