@@ -13,6 +13,7 @@ import threading
 import time
 import typing as t
 import weakref
+from datetime import datetime, timezone
 
 from flask import current_app, has_app_context
 from flask.globals import _cv_request
@@ -234,9 +235,10 @@ class DynamoDBSessionInterface(SessionInterface):
                     changed=changed,
                     removed=removed,
                     lifetime=lifetime,
+                    created_at=record.created_at,
                 )
             elif session.modified:
-                touched = store.touch(session.sid, lifetime)
+                touched = store.touch(session.sid, lifetime, record.created_at)
                 version = record.version if touched else None
             elif self._touch_due(app, record.written_at, state):
                 refreshed = self._refresh(session, store, lifetime)
@@ -247,8 +249,12 @@ class DynamoDBSessionInterface(SessionInterface):
                 return
         if version is None:
             self._delete_cookie(app, response)
-        else:
-            self._set_cookie(app, session, response, state, version)
+            return
+        record = session.record
+        created_at = int(time.time())
+        if record is not None and not session.new:
+            created_at = record.created_at
+        self._set_cookie(app, session, response, state, version, created_at)
 
     def _save_new(
         self, session: ServerSideSession, store: SessionStore, lifetime: int
@@ -289,8 +295,10 @@ class DynamoDBSessionInterface(SessionInterface):
         The request read its session and changed nothing, so a failed refresh
         does not fail it: it is served with the cookie as it was.
         """
+        record = session.record
+        assert record is not None
         try:
-            return store.touch(session.sid, lifetime)
+            return store.touch(session.sid, lifetime, record.created_at)
         except SessionBackendError as exc:
             logger.warning("the session's expiry could not be pushed: %s", exc)
             return None
@@ -346,6 +354,7 @@ class DynamoDBSessionInterface(SessionInterface):
         response: Response,
         state: _AppState,
         version: int,
+        created_at: int,
     ) -> None:
         # With "auto" reads the cookie also carries, signed, the version this
         # browser wrote last, so that its next read can tell a stale answer.
@@ -353,10 +362,16 @@ class DynamoDBSessionInterface(SessionInterface):
         if state.settings.consistent_read == "auto":
             payload = f"{payload}.{version}"
         value = self._signer(app, state).sign(payload).decode("ascii")
+        expires = self.get_expiration_time(app, session)
+        max_age = state.settings.max_age
+        if expires is not None and max_age is not None:
+            # A permanent cookie never outlives the session's absolute lifetime.
+            limit = datetime.fromtimestamp(created_at + max_age, timezone.utc)
+            expires = min(expires, limit)
         response.set_cookie(
             self.get_cookie_name(app),
             value,
-            expires=self.get_expiration_time(app, session),
+            expires=expires,
             **self._cookie_options(app),
         )
         response.vary.add("Cookie")

@@ -5,19 +5,8 @@ The item store knows nothing of Flask. It turns a session id into the stored key
 cookie), a session dict into an item and back, and a DynamoDB failure into a
 :class:`~.exceptions.SessionBackendError`.
 
-An item has these attributes:
-
-``id`` (S)
-    the hash key: ``key_prefix`` + hex SHA-256 of the session id.
-``data`` (B)
-    the encoded session (:mod:`.serialization`).
-``expires`` (N)
-    Unix epoch seconds, an integer; the table's TTL attribute. Checked on
-    every read, since TTL deletion lags by up to days.
-``version`` (N)
-    raised by one on every data write; conditional writes compare it.
-``written`` (N)
-    Unix epoch seconds of the last write, for ``touch_after``.
+The item's attributes, and how a session becomes one, are in
+:mod:`.records`.
 
 The IAM permissions the running app needs on the table: ``GetItem``,
 ``PutItem``, ``UpdateItem``, ``DeleteItem`` (plus ``CreateTable``,
@@ -29,7 +18,6 @@ them together.
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import logging
 import random
@@ -45,15 +33,14 @@ from .client import build_client
 from .exceptions import (
     ConfigurationError,
     SessionBackendError,
-    SessionTooLarge,
     error_code,
 )
+from .records import MAX_VERSION, Item, Layout, Record, check_size, merge, seconds
 from .signals import dynamodb_called
 from .transport import LeanClient, lean_client_for
 
 if t.TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
-    from mypy_boto3_dynamodb.type_defs import AttributeValueTypeDef
 
     from .settings import Settings
 
@@ -66,65 +53,14 @@ _T = t.TypeVar("_T")
 ItemClient: t.TypeAlias = "DynamoDBClient | LeanClient"
 
 
-Item = t.Mapping[str, "AttributeValueTypeDef"]
-
-#: DynamoDB's item size limit, in bytes.
-MAX_ITEM_SIZE = 400 * 1024
 #: How many times a save re-reads and re-applies its changes after losing a
 #: version race before it gives up with a :class:`SessionBackendError`.
 MAX_SAVE_ATTEMPTS = 16
 
-_NAMES = {"#d": "data", "#e": "expires", "#w": "written", "#v": "version"}
-_SAVE_EXPRESSION = "SET #d = :d, #e = :e, #w = :w ADD #v :one"
-_ONE: AttributeValueTypeDef = {"N": "1"}
 #: The item is still there at version ``:v``. An item written without a
 #: version (by hand, or by another tool) is at version 0.
 _AT_VERSION = "#v = :v"
 _AT_NO_VERSION = "attribute_exists(id) AND (attribute_not_exists(#v) OR #v = :v)"
-
-
-@dataclasses.dataclass(frozen=True)
-class Record:
-    """A session as the table holds it."""
-
-    #: The session's contents.
-    data: dict[str, t.Any]
-    #: The version the data was read at.
-    version: int
-    #: Unix epoch seconds after which the session is gone.
-    expires_at: int
-    #: Unix epoch seconds of the last write.
-    written_at: int
-    #: The stored bytes ``data`` was decoded from.
-    payload: bytes = dataclasses.field(repr=False, default=b"")
-
-
-def seconds(value: int | float | timedelta) -> int:
-    """Whole seconds of a lifetime given as a number or a timedelta."""
-    if isinstance(value, timedelta):
-        return int(value.total_seconds())
-    return int(value)
-
-
-def number_size(value: int) -> int:
-    """Bytes DynamoDB counts for a number, rounded up.
-
-    One byte per two significant digits plus one; DynamoDB's storage format
-    can take one byte more, depending on the exponent, so that is counted too.
-    """
-    digits = str(abs(value)).rstrip("0") or "0"
-    return (len(digits) + 1) // 2 + 2 + (value < 0)
-
-
-def item_size(key: str, payload: bytes, *numbers: int) -> int:
-    """Size of a session item by DynamoDB's rules: names plus values, in bytes."""
-    names = len("id") + len("data") + len("expires") + len("written") + len("version")
-    return (
-        names
-        + len(key.encode("utf-8"))
-        + len(payload)
-        + sum(number_size(number) for number in numbers)
-    )
 
 
 class ItemStore:
@@ -149,6 +85,8 @@ class ItemStore:
         self._item_client: ItemClient | None = settings.client
         #: The boto3 client the lean transport was built from, if any.
         self._item_source: DynamoDBClient | None = None
+        #: How sessions become items, and back.
+        self.layout = Layout(settings)
         self._lock = threading.RLock()
         #: ``auto_create`` has made sure the table exists.
         self.table_ready = False
@@ -231,7 +169,10 @@ class ItemStore:
         key = self.key(sid)
         payload = serialization.encode(data)
         now = int(time.time())
-        item = self._item(key, payload, now + lifetime, now, 1)
+        expires_at = self.layout.expires_at(now, lifetime, now)
+        item = self.layout.new_item(
+            key, payload, self.layout.uid(data), now, expires_at
+        )
         try:
             self._call(
                 "PutItem",
@@ -255,6 +196,7 @@ class ItemStore:
         changed: t.Collection[str],
         removed: t.Collection[str],
         lifetime: int,
+        created_at: int,
     ) -> int | None:
         """Write a changed session read at ``version``: one UpdateItem.
 
@@ -271,7 +213,7 @@ class ItemStore:
         """
         key = self.key(sid)
         for attempt in range(MAX_SAVE_ATTEMPTS):
-            current = self._conditional_update(key, data, version, lifetime)
+            current = self._conditional_update(key, data, version, lifetime, created_at)
             if current is None:
                 return version + 1
             if current is not _GONE and attempt:
@@ -285,6 +227,7 @@ class ItemStore:
             logger.debug("session changed meanwhile, merging (attempt %d)", attempt + 1)
             data = merge(current.data, data, changed, removed)
             version = current.version
+            created_at = current.created_at
         raise SessionBackendError(
             "the session was changed by too many concurrent requests",
             operation="UpdateItem",
@@ -316,6 +259,7 @@ class ItemStore:
         """
         old_key, new_key = self.key(old_sid), self.key(new_sid)
         new_version = 1
+        created_at = int(time.time())
         for attempt in range(MAX_SAVE_ATTEMPTS):
             current = self._conditional_delete(old_key, version)
             if current is None:
@@ -329,7 +273,9 @@ class ItemStore:
             data = merge(current.data, data, changed, removed)
             version = current.version
             if (
-                self._conditional_update(new_key, data, new_version, lifetime)
+                self._conditional_update(
+                    new_key, data, new_version, lifetime, created_at
+                )
                 is not None
             ):
                 break  # nobody else knows the new id: deleted by an admin
@@ -342,12 +288,16 @@ class ItemStore:
         self._delete_key(new_key)
         return None
 
-    def touch(self, sid: str, lifetime: int) -> bool:
+    def touch(self, sid: str, lifetime: int, created_at: int) -> bool:
         """Push an existing session's expiry: one UpdateItem.
+
+        Only ``expires`` and ``written`` change (so the user index is not
+        written).
 
         :return: ``False`` if the session no longer exists.
         """
         now = int(time.time())
+        expires_at = self.layout.expires_at(now, lifetime, created_at)
         try:
             self._call(
                 "UpdateItem",
@@ -358,7 +308,7 @@ class ItemStore:
                 ConditionExpression="attribute_exists(id)",
                 ExpressionAttributeNames={"#e": "expires", "#w": "written"},
                 ExpressionAttributeValues={
-                    ":e": {"N": str(now + lifetime)},
+                    ":e": {"N": str(expires_at)},
                     ":w": {"N": str(now)},
                 },
             )
@@ -397,15 +347,19 @@ class ItemStore:
         key = self.key(sid)
         payload = serialization.encode(data)
         now = int(time.time())
-        self._check_size(key, payload, now + duration, now, _MAX_VERSION)
+        uid = self.layout.uid(data)
+        check_size(key, payload, now + duration, now, now, MAX_VERSION, uid=uid)
+        update = self.layout.update(
+            payload, uid, now, now + duration, keep_created=True
+        )
         self._call(
             "UpdateItem",
             self.item_client.update_item,
             TableName=self.table,
             Key={"id": {"S": key}},
-            UpdateExpression=_SAVE_EXPRESSION,
-            ExpressionAttributeNames=_NAMES,
-            ExpressionAttributeValues=_values(payload, now + duration, now),
+            UpdateExpression=update.expression,
+            ExpressionAttributeNames=update.names,
+            ExpressionAttributeValues=update.values,
         )
 
     def delete(self, sid: str) -> None:
@@ -440,24 +394,31 @@ class ItemStore:
         )
 
     def _conditional_update(
-        self, key: str, data: t.Mapping[str, t.Any], version: int, lifetime: int
+        self,
+        key: str,
+        data: t.Mapping[str, t.Any],
+        version: int,
+        lifetime: int,
+        created_at: int,
     ) -> Record | object | None:
         """One conditional write; ``None`` on success, else what is stored."""
         payload = serialization.encode(data)
         now = int(time.time())
-        self._check_size(key, payload, now + lifetime, now, version + 1)
-        values = _values(payload, now + lifetime, now)
-        values[":v"] = {"N": str(version)}
+        uid = self.layout.uid(data)
+        expires_at = self.layout.expires_at(now, lifetime, created_at)
+        check_size(key, payload, expires_at, now, created_at, version + 1, uid=uid)
+        update = self.layout.update(payload, uid, now, expires_at)
+        update.values[":v"] = {"N": str(version)}
         try:
             self._call(
                 "UpdateItem",
                 self.item_client.update_item,
                 TableName=self.table,
                 Key={"id": {"S": key}},
-                UpdateExpression=_SAVE_EXPRESSION,
+                UpdateExpression=update.expression,
                 ConditionExpression=_AT_VERSION if version else _AT_NO_VERSION,
-                ExpressionAttributeNames=_NAMES,
-                ExpressionAttributeValues=values,
+                ExpressionAttributeNames=update.names,
+                ExpressionAttributeValues=update.values,
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
         except ClientError as exc:
@@ -511,45 +472,7 @@ class ItemStore:
         return None if item is None else self._record(item)
 
     def _record(self, item: Item) -> Record | None:
-        try:
-            expires_at = int(item["expires"]["N"])
-            version = int(item.get("version", {"N": "0"})["N"])
-            written_at = int(item.get("written", {"N": "0"})["N"])
-            payload = item["data"]["B"]
-        except (KeyError, ValueError) as exc:
-            logger.warning(
-                "ignoring a malformed session item in %s: %r", self.table, exc
-            )
-            return None
-        if expires_at <= time.time():
-            logger.debug("the session has expired")
-            return None
-        try:
-            payload = bytes(payload)
-            data = serialization.decode(payload)
-        except serialization.DecodeError as exc:
-            logger.warning(
-                "ignoring undecodable session data in %s: %s", self.table, exc
-            )
-            return None
-        return Record(data, version, expires_at, written_at, payload)
-
-    def _item(
-        self, key: str, payload: bytes, expires_at: int, written_at: int, version: int
-    ) -> dict[str, AttributeValueTypeDef]:
-        self._check_size(key, payload, expires_at, written_at, version)
-        return {
-            "id": {"S": key},
-            "data": {"B": payload},
-            "expires": {"N": str(expires_at)},
-            "written": {"N": str(written_at)},
-            "version": {"N": str(version)},
-        }
-
-    def _check_size(self, key: str, payload: bytes, *numbers: int) -> None:
-        size = item_size(key, payload, *numbers)
-        if size > MAX_ITEM_SIZE:
-            raise SessionTooLarge(size, MAX_ITEM_SIZE)
+        return self.layout.record(item, time.time())
 
     def _call(
         self,
@@ -648,37 +571,7 @@ class ItemStore:
 _GONE = object()
 #: The calls of the request path.
 ITEM_OPERATIONS = frozenset({"GetItem", "PutItem", "UpdateItem", "DeleteItem"})
-#: The largest version :meth:`SessionStore.set` sizes for: it does not read
-#: the version it raises.
-_MAX_VERSION = 2**53
 _PASSTHROUGH = frozenset({"ConditionalCheckFailedException", "ValidationException"})
-
-
-def merge(
-    stored: t.Mapping[str, t.Any],
-    mine: t.Mapping[str, t.Any],
-    changed: t.Collection[str],
-    removed: t.Collection[str],
-) -> dict[str, t.Any]:
-    """Re-apply one request's key-level changes over what is stored now."""
-    merged = dict(stored)
-    for name in removed:
-        merged.pop(name, None)
-    for name in changed:
-        if name in mine:
-            merged[name] = mine[name]
-    return merged
-
-
-def _values(
-    payload: bytes, expires_at: int, written_at: int
-) -> dict[str, AttributeValueTypeDef]:
-    return {
-        ":d": {"B": payload},
-        ":e": {"N": str(expires_at)},
-        ":w": {"N": str(written_at)},
-        ":one": _ONE,
-    }
 
 
 def _describe(operation: str, code: str, table: str) -> str:

@@ -17,7 +17,7 @@ from flask.sessions import SessionMixin
 from . import serialization
 
 if t.TYPE_CHECKING:
-    from .items import Record
+    from .records import Record
 
     Loader = t.Callable[[str], Record | None]
 

@@ -85,6 +85,12 @@ class Settings:
     key_prefix: str = ""
     #: How the request path's item calls are sent: ``"auto"`` or ``"boto3"``.
     transport: str = "auto"
+    #: The session key holding the user id, for listing and revoking a user's
+    #: sessions; ``None``: off.
+    user_key: str | None = None
+    #: Absolute lifetime of a session from its creation, in seconds;
+    #: ``None``: none (only the idle ``ttl``).
+    max_age: int | None = None
 
 
 #: keyword argument -> config key
@@ -104,6 +110,8 @@ CONFIG_KEYS: dict[str, str] = {
     "billing_mode": "SESSION_DYNAMODB_BILLING_MODE",
     "key_prefix": "SESSION_DYNAMODB_KEY_PREFIX",
     "transport": "SESSION_DYNAMODB_TRANSPORT",
+    "user_key": "SESSION_DYNAMODB_USER_KEY",
+    "max_age": "SESSION_DYNAMODB_MAX_AGE",
 }
 
 
@@ -253,6 +261,13 @@ def _lifetime(key: str, value: t.Any) -> int:
     return seconds
 
 
+def _user_key(key: str, value: t.Any) -> str:
+    name = _text(key, value)
+    if not name:
+        raise ConfigurationError(key, value, "must name a session key")
+    return name
+
+
 def _interval(key: str, value: t.Any) -> int:
     return _seconds(key, value, allow_zero=True)
 
@@ -334,4 +349,6 @@ _CHECKS: dict[str, t.Callable[[str, t.Any], t.Any]] = {
     "billing_mode": _billing_mode,
     "key_prefix": _key_prefix,
     "transport": _transport,
+    "user_key": _user_key,
+    "max_age": _lifetime,
 }

@@ -19,7 +19,7 @@ from flask_dynamodb_session import (
     SessionBackendError,
     SessionTooLarge,
 )
-from flask_dynamodb_session.items import MAX_ITEM_SIZE
+from flask_dynamodb_session.records import MAX_ITEM_SIZE
 
 if t.TYPE_CHECKING:
     from conftest import CallCounter

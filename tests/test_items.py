@@ -12,7 +12,7 @@ from freezegun import freeze_time
 from servers import DynaliteServer
 
 from flask_dynamodb_session import SessionTooLarge, serialization
-from flask_dynamodb_session.items import MAX_ITEM_SIZE, item_size, number_size
+from flask_dynamodb_session.records import MAX_ITEM_SIZE, item_size, number_size
 from flask_dynamodb_session.settings import Settings
 from flask_dynamodb_session.store import SessionStore
 
@@ -30,9 +30,11 @@ def test_number_size_rounds_up(value: int, size: int) -> None:
 
 def test_item_size_counts_names_and_values() -> None:
     key = "k" * 64
-    size = item_size(key, b"x" * 100, 1, 2, 3)
-    names = len("iddataexpireswrittenversion")
-    assert size == names + 64 + 100 + 3 * 3
+    size = item_size(key, b"x" * 100, 1, 2, 3, 4)
+    names = len("iddataexpireswrittenversioncreated")
+    assert size == names + 64 + 100 + 4 * 3
+    with_user = item_size(key, b"x" * 100, 1, 2, 3, 4, uid="app:alice")
+    assert with_user == size + len("uid") + len("app:alice")
 
 
 @pytest.fixture(scope="module")
@@ -51,7 +53,7 @@ BLOB = random.Random(7).randbytes(420_000)
 
 def stored_size(store: SessionStore, sid: str, length: int) -> int:
     payload = serialization.encode({"b": BLOB[:length]})
-    return item_size(store.key(sid), payload, NOW + 60, NOW, 1)
+    return item_size(store.key(sid), payload, NOW + 60, NOW, NOW, 1)
 
 
 def largest_allowed(store: SessionStore, sid: str) -> int:
@@ -82,7 +84,7 @@ def test_size_limit_matches_the_server(dynalite_store: SessionStore) -> None:
     assert info.value.size > MAX_ITEM_SIZE
     # And the server refuses an item a few bytes past our limit.
     payload = serialization.encode({"b": BLOB[: length + 24]})
-    assert item_size(store.key(sid), payload, NOW + 60, NOW, 1) > MAX_ITEM_SIZE
+    assert item_size(store.key(sid), payload, NOW + 60, NOW, NOW, 1) > MAX_ITEM_SIZE
     with pytest.raises(ClientError, match="size"):
         store.client.put_item(
             TableName=store.table,
@@ -91,6 +93,7 @@ def test_size_limit_matches_the_server(dynalite_store: SessionStore) -> None:
                 "data": {"B": payload},
                 "expires": {"N": str(NOW + 60)},
                 "written": {"N": str(NOW)},
+                "created": {"N": str(NOW)},
                 "version": {"N": "1"},
             },
         )

@@ -19,7 +19,7 @@ from flask import session
 from wire_support import SERVER_IDS, SERVER_KINDS, TcpProxy, Wire
 
 from flask_dynamodb_session import ServerSideSession, SessionTooLarge
-from flask_dynamodb_session.items import MAX_ITEM_SIZE
+from flask_dynamodb_session.records import MAX_ITEM_SIZE
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterator

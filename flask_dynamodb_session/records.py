@@ -1,0 +1,249 @@
+"""What a session item holds, and how a session becomes one and back.
+
+Nothing here calls DynamoDB: :mod:`.items` makes the calls with what this
+module builds. An item has these attributes:
+
+``id`` (S)
+    the hash key: ``key_prefix`` + hex SHA-256 of the session id.
+``data`` (B)
+    the encoded session (:mod:`.serialization`).
+``expires`` (N)
+    Unix epoch seconds, an integer; the table's TTL attribute. Checked on
+    every read, since TTL deletion lags by up to days.
+``version`` (N)
+    raised by one on every data write; conditional writes compare it.
+``written`` (N)
+    Unix epoch seconds of the last write, for ``touch_after``.
+``created`` (N)
+    Unix epoch seconds the session was created (or regenerated, at login),
+    for ``max_age``. An item without it counts from ``written``.
+``uid`` (S)
+    with the ``user_key`` option: ``key_prefix`` + the user id as text, while
+    the session's data holds that key; the hash key of the ``uid-index``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import typing as t
+from datetime import timedelta
+
+from . import serialization
+from .exceptions import SessionTooLarge
+
+if t.TYPE_CHECKING:
+    from mypy_boto3_dynamodb.type_defs import AttributeValueTypeDef
+
+    from .settings import Settings
+
+logger = logging.getLogger(__name__)
+
+Item = t.Mapping[str, "AttributeValueTypeDef"]
+Values = dict[str, "AttributeValueTypeDef"]
+
+#: DynamoDB's item size limit, in bytes.
+MAX_ITEM_SIZE = 400 * 1024
+#: Attribute names of every item, counted in its size.
+_NAMES_SIZE = sum(map(len, ("id", "data", "expires", "written", "version", "created")))
+#: The largest version a write that does not read it is sized for.
+MAX_VERSION = 2**53
+
+_ONE: AttributeValueTypeDef = {"N": "1"}
+
+
+@dataclasses.dataclass(frozen=True)
+class Record:
+    """A session as the table holds it."""
+
+    #: The session's contents.
+    data: dict[str, t.Any]
+    #: The version the data was read at.
+    version: int
+    #: Unix epoch seconds after which the session is gone.
+    expires_at: int
+    #: Unix epoch seconds of the last write.
+    written_at: int
+    #: The stored bytes ``data`` was decoded from.
+    payload: bytes = dataclasses.field(repr=False, default=b"")
+    #: Unix epoch seconds the session was created (``written_at`` for items
+    #: written before sessions had a creation time).
+    created_at: int = 0
+
+
+@dataclasses.dataclass(frozen=True)
+class Update:
+    """The parts of an ``UpdateItem`` that writes a session's data."""
+
+    expression: str
+    names: dict[str, str]
+    values: Values
+
+
+def seconds(value: int | float | timedelta) -> int:
+    """Whole seconds of a lifetime given as a number or a timedelta."""
+    if isinstance(value, timedelta):
+        return int(value.total_seconds())
+    return int(value)
+
+
+def number_size(value: int) -> int:
+    """Bytes DynamoDB counts for a number, rounded up.
+
+    One byte per two significant digits plus one; DynamoDB's storage format
+    can take one byte more, depending on the exponent, so that is counted too.
+    """
+    digits = str(abs(value)).rstrip("0") or "0"
+    return (len(digits) + 1) // 2 + 2 + (value < 0)
+
+
+def item_size(key: str, payload: bytes, *numbers: int, uid: str | None = None) -> int:
+    """Size of a session item by DynamoDB's rules: names plus values, in bytes."""
+    size = _NAMES_SIZE + len(key.encode("utf-8")) + len(payload)
+    if uid is not None:
+        size += len("uid") + len(uid.encode("utf-8"))
+    return size + sum(number_size(number) for number in numbers)
+
+
+def merge(
+    stored: t.Mapping[str, t.Any],
+    mine: t.Mapping[str, t.Any],
+    changed: t.Collection[str],
+    removed: t.Collection[str],
+) -> dict[str, t.Any]:
+    """Re-apply one request's key-level changes over what is stored now."""
+    merged = dict(stored)
+    for name in removed:
+        merged.pop(name, None)
+    for name in changed:
+        if name in mine:
+            merged[name] = mine[name]
+    return merged
+
+
+class Layout:
+    """Builds the items of one store's options, and reads them back.
+
+    :param settings: the store's options (``key_prefix``, ``user_key``,
+        ``max_age``).
+    """
+
+    def __init__(self, settings: Settings) -> None:
+        self.table = settings.table
+        self.key_prefix = settings.key_prefix
+        self.user_key = settings.user_key
+        self.max_age = settings.max_age
+
+    def uid(self, data: t.Mapping[str, t.Any]) -> str | None:
+        """The ``uid`` of a session's data: ``None`` if it holds no user id."""
+        if self.user_key is None:
+            return None
+        user = data.get(self.user_key)
+        if user is None:
+            return None
+        if isinstance(user, bool) or not isinstance(user, (str, int)):
+            logger.warning(
+                "the session key %r holds a %s, not a str or int user id; the"
+                " session is not listed among the user's sessions",
+                self.user_key,
+                type(user).__name__,
+            )
+            return None
+        return f"{self.key_prefix}{user}"
+
+    def expires_at(self, now: int, lifetime: int, created_at: int) -> int:
+        """When a session written ``now`` expires: ``lifetime`` from now, but
+        never past ``created_at + max_age``."""
+        expires_at = now + lifetime
+        if self.max_age is not None:
+            expires_at = min(expires_at, created_at + self.max_age)
+        return expires_at
+
+    def new_item(
+        self, key: str, payload: bytes, uid: str | None, now: int, expires_at: int
+    ) -> dict[str, AttributeValueTypeDef]:
+        """A new session's item, created ``now``, at version 1."""
+        check_size(key, payload, expires_at, now, now, 1, uid=uid)
+        item: dict[str, AttributeValueTypeDef] = {
+            "id": {"S": key},
+            "data": {"B": payload},
+            "expires": {"N": str(expires_at)},
+            "written": {"N": str(now)},
+            "created": {"N": str(now)},
+            "version": {"N": "1"},
+        }
+        if uid is not None:
+            item["uid"] = {"S": uid}
+        return item
+
+    def update(
+        self,
+        payload: bytes,
+        uid: str | None,
+        now: int,
+        expires_at: int,
+        *,
+        keep_created: bool = False,
+    ) -> Update:
+        """The update that writes a session's data and raises its version.
+
+        :param keep_created: set ``created`` to ``now`` if the item has none
+            (a write that replaces whatever is stored).
+        """
+        names = {"#d": "data", "#e": "expires", "#w": "written", "#v": "version"}
+        values: Values = {
+            ":d": {"B": payload},
+            ":e": {"N": str(expires_at)},
+            ":w": {"N": str(now)},
+            ":one": _ONE,
+        }
+        sets = ["#d = :d", "#e = :e", "#w = :w"]
+        if keep_created:
+            names["#c"] = "created"
+            sets.append("#c = if_not_exists(#c, :w)")
+        removes = ""
+        if self.user_key is not None:
+            names["#u"] = "uid"
+            if uid is None:
+                removes = " REMOVE #u"
+            else:
+                values[":u"] = {"S": uid}
+                sets.append("#u = :u")
+        expression = f"SET {', '.join(sets)}{removes} ADD #v :one"
+        return Update(expression, names, values)
+
+    def record(self, item: Item, now: float) -> Record | None:
+        """The session an item holds; ``None`` if expired, too old or corrupt."""
+        try:
+            expires_at = int(item["expires"]["N"])
+            version = int(item.get("version", {"N": "0"})["N"])
+            written_at = int(item.get("written", {"N": "0"})["N"])
+            created_at = int(item.get("created", {"N": str(written_at)})["N"])
+            payload = item["data"]["B"]
+        except (KeyError, ValueError) as exc:
+            logger.warning(
+                "ignoring a malformed session item in %s: %r", self.table, exc
+            )
+            return None
+        if expires_at <= now:
+            logger.debug("the session has expired")
+            return None
+        if self.max_age is not None and created_at + self.max_age <= now:
+            logger.debug("the session has passed its max_age")
+            return None
+        try:
+            payload = bytes(payload)
+            data = serialization.decode(payload)
+        except serialization.DecodeError as exc:
+            logger.warning(
+                "ignoring undecodable session data in %s: %s", self.table, exc
+            )
+            return None
+        return Record(data, version, expires_at, written_at, payload, created_at)
+
+
+def check_size(key: str, payload: bytes, *numbers: int, uid: str | None = None) -> None:
+    """:raises SessionTooLarge: the item would pass DynamoDB's 400 KB."""
+    size = item_size(key, payload, *numbers, uid=uid)
+    if size > MAX_ITEM_SIZE:
+        raise SessionTooLarge(size, MAX_ITEM_SIZE)
