@@ -10,7 +10,10 @@ It starts dynalite (counting the calls it serves) and prints two things:
    hash, the call, the signal check, the item's decoding), and one whole
    read request through Flask's test client, for ``transport="auto"``,
    ``transport="boto3"`` and Flask's cookie session; then the read overhead
-   (a read's CPU above the cookie session's) split into those layers.
+   (a read's CPU above the cookie session's) split into those layers; then
+   the parts of one lean ``GetItem`` (encoding, signing, the HTTP exchange
+   beside a bare socket round trip of the same bytes, the answer's
+   checksum and parsing).
 2. cProfile of the read requests (CPU-time clock), for each transport: the
    CPU per request split by area, the functions with the most time of their
    own, and this package's functions by cumulative time. The profiler slows
@@ -25,6 +28,8 @@ import cProfile
 import io
 import os
 import pstats
+import re
+import socket
 import statistics
 import sys
 import time
@@ -120,13 +125,72 @@ def layers(
                 value = _cpu_per_call(function, requests)
                 if number:
                     samples[name].setdefault(label, []).append(value)
-            figures = blocks.measure(name, requests)
+        for name, figures in blocks.measure_round(requests).items():
             if number:
                 samples[name].setdefault("read request", []).append(figures["cpu_us"])
     return {
         name: {label: statistics.median(values) for label, values in found.items()}
         for name, found in samples.items()
     }
+
+
+def _raw_round_trip(endpoint: tuple[str, int], request: bytes) -> t.Callable[[], None]:
+    """One request's bytes over a socket of its own, the answer read by
+    ``Content-Length`` alone: the floor any HTTP client pays."""
+    sock = socket.create_connection(endpoint)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def round_trip() -> None:
+        sock.sendall(request)
+        data = b""
+        while b"\r\n\r\n" not in data:
+            data += sock.recv(65536)
+        head, _, body = data.partition(b"\r\n\r\n")
+        found = re.search(rb"(?i)content-length:\s*(\d+)", head)
+        length = int(found.group(1)) if found else 0
+        while len(body) < length:
+            body += sock.recv(65536)
+
+    return round_trip
+
+
+def lean_parts(subject: apps.Subject, requests: int, rounds: int) -> dict[str, float]:
+    """Median CPU (us) of the parts of one lean GetItem.
+
+    Reaches into the transport's internals (a profiling tool may): if they
+    changed, this raises ``AttributeError`` or ``KeyError``.
+    """
+    from flask_dynamodb_session import transport
+
+    store = _store(subject)
+    lean: t.Any = store.item_client
+    params = {
+        "TableName": store.table,
+        "Key": {"id": {"S": store.key(_sid(subject))}},
+        "ConsistentRead": True,
+    }
+    _, target, head, members = lean._operations["GetItem"]
+    body = transport._encode(params).encode()
+    request = lean._request(head, target, body)
+    response = lean.pool.request(request)
+    parts: dict[str, t.Callable[[], object]] = {
+        "the whole call (get_item)": lambda: lean.get_item(**params),
+        "encode the parameters": lambda: transport._encode(params).encode(),
+        "sign, build the request bytes": lambda: lean._request(head, target, body),
+        "send, receive, parse HTTP": lambda: lean.pool.request(request),
+        "  of which the socket floor": _raw_round_trip(
+            (lean.pool.host, lean.pool.port), request
+        ),
+        "check x-amz-crc32": lambda: transport._crc32_ok(response),
+        "parse the JSON answer": lambda: transport._parse_success(response, members),
+    }
+    samples: dict[str, list[float]] = {label: [] for label in parts}
+    for number in range(rounds + 1):
+        for label, function in parts.items():
+            value = _cpu_per_call(function, requests)
+            if number:
+                samples[label].append(value)
+    return {label: statistics.median(values) for label, values in samples.items()}
 
 
 def print_layers(figures: dict[str, dict[str, float]], requests: int) -> None:
@@ -237,6 +301,14 @@ def main(argv: list[str] | None = None) -> int:
             print_layers(
                 layers(subjects, counter, args.requests, args.rounds), args.requests
             )
+            print(
+                f"\n== the parts of one lean GetItem, us (median of rounds of"
+                f" {args.requests:,}) =="
+            )
+            for label, value in lean_parts(
+                subjects["auto"], args.requests, args.rounds
+            ).items():
+                print(f"  {label:32} {value:8.1f}")
             for name in names:
                 stats = profile(subjects[name], args.profile_requests)
                 print(

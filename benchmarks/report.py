@@ -159,7 +159,8 @@ def header(results: t.Mapping[str, t.Any]) -> list[str]:
         "=================",
         "",
         f":Date: {meta['date']}",
-        f":Command: ``{meta['command']}``",
+        f":Command: ``{meta['command']}``, in a checkout of commit"
+        f" {meta.get('revision', 'unknown')}",
         f":Machine: {machine['cpu_model']}, {machine['cores']} cores, shared by"
         " the Python processes and dynalite (load average"
         f" {machine['load_average_start']} before the run,"
@@ -302,12 +303,12 @@ def read_section(results: t.Mapping[str, t.Any]) -> list[str]:
         "",
         f"{_count(len(read['rounds']['cookie']), 'round')}; in each, every"
         f" subject serves {read['requests_per_round']:,} read requests through"
-        " Flask's test client (the subjects take turns, in a rotating order),"
-        " and the CPU time of the Python process (``time.process_time``) is"
-        f" read around each run of {read['chunk']} reads; before each run the"
-        " browser changes its session (not timed), so that every read comes"
-        " within ``touch_after`` of the last write. dynalite's CPU is not"
-        " included. The overhead is a subject's CPU per read minus the cookie"
+        " Flask's test client, the subjects taking turns (in a rotating order)"
+        f" every {read['chunk']} reads, and the CPU time of the Python process"
+        " (``time.process_time``) is read around each run of reads; before"
+        " each run the browser changes its session (not timed), so that every"
+        " read comes within ``touch_after`` of the last write. dynalite's CPU"
+        " is not included. The overhead is a subject's CPU per read minus the cookie"
         " session's in the same round: what the session costs above the"
         " signed cookie that Flask reads anyway. Calls per read are the"
         " server's count over all the timed reads.",

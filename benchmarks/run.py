@@ -87,12 +87,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "call_iterations": (2, 5),
         "cpu_iterations": (20, 400),
         "cpu_warmup": (3, 50),
-        "read_rounds": (1, 7),
+        "read_rounds": (1, 9),
         "read_requests": (100, 2_000),
         "read_chunk": (50, 250),
-        "rounds": (1, 5),
+        "rounds": (1, 7),
         "warmup": (1.0, 3.0),
-        "duration": (2.0, 10.0),
+        "duration": (2.0, 8.0),
         "max_requests": (2_000, 100_000),
         "client_threads": (4, 8),
         "server_threads": (4, 4),
@@ -141,6 +141,31 @@ def machine() -> dict[str, t.Any]:
         "platform": platform.platform(),
         "load_average_start": load_average(),
     }
+
+
+def revision() -> str:
+    """The commit the package and the benchmark were taken from.
+
+    ``+changes`` marks a checkout with uncommitted changes to either.
+    """
+    root = HERE.parent
+    watched = ["flask_dynamodb_session", "benchmarks", "tests/servers.py"]
+    try:
+        commit = subprocess.run(
+            ["git", "-C", str(root), "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        status = subprocess.run(
+            ["git", "-C", str(root), "status", "--porcelain", "--", *watched],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return commit + ("+changes" if status else "")
 
 
 def load_average() -> str:
@@ -215,19 +240,17 @@ def measure_read_overhead(
 ) -> dict[str, t.Any]:
     """The CPU of a read request, per subject, over interleaved rounds.
 
-    In each round every subject serves ``args.read_requests`` reads (the
-    order of the subjects rotates from round to round). A subject's read
+    In each round every subject serves ``args.read_requests`` reads, the
+    subjects taking turns every ``args.read_chunk`` reads. A subject's read
     overhead in a round is its CPU per read minus the cookie session's in
     the same round.
     """
     blocks = scenarios.ReadBlocks(subjects, counter, args.read_chunk)
     names = list(subjects)
-    for name in names:  # warm-up, not kept
-        blocks.measure(name, args.read_chunk)
+    blocks.measure_round(args.read_chunk)  # warm-up, not kept
     rounds: dict[str, list[dict[str, t.Any]]] = {name: [] for name in names}
     for number in range(args.read_rounds):
-        for name in rotated(names, number):
-            figures = blocks.measure(name, args.read_requests)
+        for name, figures in blocks.measure_round(args.read_requests).items():
             rounds[name].append(figures)
         print(
             f"read round {number + 1}/{args.read_rounds}: "
@@ -358,6 +381,7 @@ def main(argv: list[str] | None = None) -> int:
                 "%Y-%m-%d %H:%M UTC"
             ),
             "command": command.strip(),
+            "revision": revision(),
             "machine": machine(),
             "versions": versions(),
             "session_bytes": len(serialization.encode(apps.SAMPLE)),

@@ -294,16 +294,18 @@ def _percentile(values: t.Sequence[float], fraction: float) -> float:
 
 
 class ReadBlocks:
-    """Many read requests per subject, timed as one block: the read overhead.
+    """Many read requests per subject, timed in chunks: the read overhead.
 
     A read costs a few hundred microseconds of CPU; the session's own part of
     it (the read's CPU above the cookie session's) is a small difference of
     two larger figures, so it is measured over thousands of requests with
-    one reading of the process CPU clock around each chunk. Before each
-    chunk the browser changes its session (not timed), so that every read
-    of the chunk comes within ``touch_after`` of the last write and makes
-    exactly one GetItem; the server's count of the chunk's calls is kept,
-    to show it.
+    one reading of the process CPU clock around each chunk of reads. The
+    subjects take turns chunk by chunk (in a rotating order), so that load
+    from other processes, which comes and goes within seconds, weighs on
+    all of them alike. Before each chunk the browser changes its session
+    (not timed), so that every read of the chunk comes within
+    ``touch_after`` of the last write and makes exactly one GetItem; the
+    server's count of the chunks' calls is kept, to show it.
 
     :param subjects: the subjects, each with a browser logged in once.
     :param counter: the server's call counter.
@@ -322,32 +324,45 @@ class ReadBlocks:
             for name, subject in subjects.items()
         }
 
-    def measure(self, name: str, requests: int) -> dict[str, t.Any]:
-        """CPU and wall time per read of ``requests`` reads of one subject.
+    def measure_round(self, requests: int) -> dict[str, dict[str, t.Any]]:
+        """``requests`` reads of every subject, taking turns chunk by chunk.
 
-        :return: ``cpu_us`` and ``wall_us`` per request, and ``calls``: the
-            calls of all the reads, by operation.
+        :return: for each subject, ``cpu_us`` and ``wall_us`` per request,
+            and ``calls``: the calls of all its reads, by operation.
         """
-        browser = self.browsers[name]
-        cpu_ns = wall_ns = 0
-        calls: dict[str, int] = {}
+        names = list(self.subjects)
+        totals = {name: [0, 0] for name in names}
+        calls: dict[str, dict[str, int]] = {name: {} for name in names}
         done = 0
         while done < requests:
             size = min(self.chunk, requests - done)
-            _change(browser)
-            self.counter.take()
-            wall_start = time.perf_counter_ns()
-            cpu_start = time.process_time_ns()
-            for _ in range(size):
-                _read(browser)
-            cpu_ns += time.process_time_ns() - cpu_start
-            wall_ns += time.perf_counter_ns() - wall_start
-            for operation, count in self.counter.take().items():
-                calls[operation] = calls.get(operation, 0) + count
+            shift = (done // self.chunk) % len(names)
+            for name in names[shift:] + names[:shift]:
+                cpu_ns, wall_ns, chunk_calls = self._chunk(name, size)
+                totals[name][0] += cpu_ns
+                totals[name][1] += wall_ns
+                for operation, count in chunk_calls.items():
+                    calls[name][operation] = calls[name].get(operation, 0) + count
             done += size
         return {
-            "requests": requests,
-            "cpu_us": cpu_ns / requests / 1000,
-            "wall_us": wall_ns / requests / 1000,
-            "calls": calls,
+            name: {
+                "requests": requests,
+                "cpu_us": totals[name][0] / requests / 1000,
+                "wall_us": totals[name][1] / requests / 1000,
+                "calls": calls[name],
+            }
+            for name in names
         }
+
+    def _chunk(self, name: str, size: int) -> tuple[int, int, dict[str, int]]:
+        """CPU and wall nanoseconds, and the calls, of ``size`` reads."""
+        browser = self.browsers[name]
+        _change(browser)
+        self.counter.take()
+        wall_start = time.perf_counter_ns()
+        cpu_start = time.process_time_ns()
+        for _ in range(size):
+            _read(browser)
+        cpu_ns = time.process_time_ns() - cpu_start
+        wall_ns = time.perf_counter_ns() - wall_start
+        return cpu_ns, wall_ns, self.counter.take()

@@ -103,7 +103,7 @@ def test_read_blocks_make_one_getitem_per_read(
     ours: apps.Subject, counter: CallCounter
 ) -> None:
     blocks = scenarios.ReadBlocks({ours.name: ours}, counter, chunk=5)
-    figures = blocks.measure(ours.name, 12)
+    figures = blocks.measure_round(12)[ours.name]
     assert figures["calls"] == {"GetItem": 12}
 
 
