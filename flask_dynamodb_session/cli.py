@@ -1,7 +1,8 @@
 """The ``flask dynamo-session`` command group.
 
-``create-table``, ``status`` and ``delete-expired`` are thin wrappers over
-:meth:`.SessionStore.create_table` and the functions of :mod:`.maintenance`.
+``create-table``, ``status``, ``delete-expired`` and ``revoke-user`` are thin
+wrappers over :meth:`.SessionStore.create_table`, the functions of
+:mod:`.maintenance` and :meth:`.SessionStore.revoke_user`.
 They work on the table of the current app's session interface, read from
 its config keys (``SESSION_DYNAMODB_*``) unless an option says otherwise.
 
@@ -26,12 +27,16 @@ from botocore.exceptions import BotoCoreError, ClientError
 from flask import current_app
 from flask.cli import AppGroup
 
+from .cli_text import (
+    describe_setup,
+    describe_status,
+    describe_sweep,
+    plural,
+)
 from .exceptions import SessionError
 from .interface import DynamoDBSessionInterface
 from .maintenance import (
-    UNSUPPORTED,
     ExpiredSweep,
-    TableStatus,
     approximate_item_count,
     delete_expired,
     table_status,
@@ -154,7 +159,9 @@ def create_table_command(
     """Create the session table, wait until it is ACTIVE, and turn on TTL.
 
     An existing table is left as it is (only TTL is turned on), so running
-    this again is harmless.
+    this again is harmless. With SESSION_DYNAMODB_USER_KEY set, the table
+    also gets the index of users' sessions, added to an existing table that
+    lacks it (and waited for until it is ACTIVE).
     """
     with _one_line_errors():
         store = _current_store(table)
@@ -172,76 +179,22 @@ def create_table_command(
             write_capacity=write_capacity,
             billing_mode=billing_mode,
         )
-    if setup.created:
-        if billing_mode == "PAY_PER_REQUEST":
-            billing = "on-demand"
-        else:
-            reads = read_capacity or store.settings.read_capacity
-            writes = write_capacity or store.settings.write_capacity
-            billing = f"provisioned, {reads} read and {writes} write capacity units"
-        click.echo(f"Created table {store.table!r} ({billing}); it is ACTIVE.")
-    else:
-        click.echo(
-            f"Table {store.table!r} already exists; it is ACTIVE and was left as it is."
-        )
-    if setup.ttl == "unsupported":
-        click.echo(
-            "Warning: this DynamoDB server does not support TTL; expired sessions"
-            " stay in the table until `flask dynamo-session delete-expired` runs.",
-            err=True,
-        )
-    elif setup.ttl == "already enabled":
-        click.echo("TTL was already on, on attribute 'expires'.")
-    else:
-        click.echo(
-            "TTL is on, on attribute 'expires': DynamoDB deletes expired"
-            " sessions by itself."
-        )
+    for line in describe_setup(
+        setup, store, billing_mode, read_capacity, write_capacity
+    ):
+        click.echo(line, err=line.startswith("Warning:"))
 
 
 @dynamo_session.command("status")
 @table_option
 def status_command(table: str | None) -> None:
-    """Show the table's status, billing, TTL state and item count."""
+    """Show the table's status, billing, TTL state, item count and index."""
     with _one_line_errors():
         store = _current_store(table)
         status = table_status(store)
-    for line in describe_status(status, store.settings.key_prefix):
+    settings = store.settings
+    for line in describe_status(status, settings.key_prefix, settings.user_key):
         click.echo(line)
-
-
-def describe_status(status: TableStatus, key_prefix: str = "") -> list[str]:
-    """The lines ``status`` prints."""
-    if status.billing_mode == "PROVISIONED":
-        billing = (
-            f"provisioned, {status.read_capacity} read and"
-            f" {status.write_capacity} write capacity units"
-        )
-    else:
-        billing = "on-demand (pay per request)"
-    if status.ttl == UNSUPPORTED:
-        ttl = "unsupported by this server"
-    elif status.ttl_attribute:
-        ttl = f"{status.ttl} on attribute {status.ttl_attribute!r}"
-    else:
-        ttl = status.ttl
-    lines = [
-        f"Table:      {status.table}",
-        f"Status:     {status.status}",
-        f"Billing:    {billing}",
-        f"TTL:        {ttl}",
-        f"Items:      {status.item_count} (approximate, updated by DynamoDB"
-        " about every 6 hours)",
-    ]
-    if key_prefix:
-        lines.append(f"Key prefix: {key_prefix!r}")
-    if not status.expires_by_ttl:
-        lines.append(
-            "Expired sessions are not deleted by DynamoDB: run `flask"
-            " dynamo-session create-table` to turn TTL on, or `flask"
-            " dynamo-session delete-expired` on a schedule."
-        )
-    return lines
 
 
 @dynamo_session.command("delete-expired")
@@ -284,6 +237,25 @@ def delete_expired_command(table: str | None, segments: int, dry_run: bool) -> N
     click.echo(describe_sweep(sweep, store.table, store.settings.key_prefix))
 
 
+@dynamo_session.command("revoke-user")
+@table_option
+@click.argument("user_id")
+def revoke_user_command(table: str | None, user_id: str) -> None:
+    """Log a user out everywhere: delete every session of USER_ID.
+
+    Needs SESSION_DYNAMODB_USER_KEY and the table's index of users' sessions
+    (`create-table` adds it). USER_ID is the value the sessions hold under
+    that key (a number and its text are the same user).
+    """
+    with _one_line_errors():
+        if not user_id:
+            raise click.BadParameter("must not be empty", param_hint="USER_ID")
+        store = _current_store(table)
+        deleted = store.revoke_user(user_id)
+    sessions = plural(deleted, "session")
+    click.echo(f"Deleted {sessions} of user {user_id!r} from table {store.table!r}.")
+
+
 def _stderr_is_terminal() -> bool:
     """The progress bar is drawn on a terminal only (not in cron mail)."""
     return sys.stderr.isatty()
@@ -293,21 +265,3 @@ def _show_sweep(totals: ExpiredSweep | None) -> str | None:
     if totals is None:
         return None
     return f"{totals.expired} expired"
-
-
-def describe_sweep(sweep: ExpiredSweep, table: str, key_prefix: str = "") -> str:
-    """The summary line ``delete-expired`` prints."""
-    scope = f" with key prefix {key_prefix!r}" if key_prefix else ""
-    sessions = _plural(sweep.expired, "expired session")
-    scanned = _plural(sweep.scanned, "item")
-    if sweep.dry_run:
-        return (
-            f"Dry run: {sessions}{scope} would be deleted from table {table!r}"
-            f" ({scanned} scanned); nothing was deleted."
-        )
-    deleted = _plural(sweep.deleted, "expired session")
-    return f"Deleted {deleted}{scope} from table {table!r} ({scanned} scanned)."
-
-
-def _plural(count: int, noun: str) -> str:
-    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"

@@ -29,7 +29,7 @@ from datetime import datetime
 from botocore.exceptions import ClientError
 
 from .exceptions import SessionBackendError, error_code
-from .table import UNSUPPORTED_CODES
+from .table import UNSUPPORTED_CODES, index_description
 
 if t.TYPE_CHECKING:
     from mypy_boto3_dynamodb.type_defs import (
@@ -109,6 +109,11 @@ class TableStatus:
     item_count: int
     #: Bytes in the table, as DynamoDB last counted them.
     size_bytes: int
+    #: The state of the index of users' sessions (``ACTIVE``, ``CREATING``...);
+    #: ``None`` if the table has none.
+    index_status: str | None = None
+    #: What the index projects (``KEYS_ONLY``), if the table has it.
+    index_projection: str | None = None
 
     @property
     def expires_by_ttl(self) -> bool:
@@ -129,6 +134,7 @@ def table_status(store: ItemStore) -> TableStatus:
     throughput = table.get("ProvisionedThroughput", {})
     provisioned = billing_mode == "PROVISIONED"
     ttl, ttl_attribute = _ttl_state(store)
+    index = index_description(table)
     return TableStatus(
         table=store.table,
         status=table.get("TableStatus", "UNKNOWN"),
@@ -139,6 +145,10 @@ def table_status(store: ItemStore) -> TableStatus:
         ttl_attribute=ttl_attribute,
         item_count=table.get("ItemCount", 0),
         size_bytes=table.get("TableSizeBytes", 0),
+        index_status=None if index is None else index.get("IndexStatus", "UNKNOWN"),
+        index_projection=None
+        if index is None
+        else index.get("Projection", {}).get("ProjectionType"),
     )
 
 

@@ -2,8 +2,9 @@
 
 :class:`SessionStore` is what ``interface.store`` is. It reads and writes
 sessions as :class:`.items.ItemStore` does, and adds what an app or an admin
-tool does to the table as a whole: create it (:mod:`.table`) and sweep its
-expired sessions (:mod:`.maintenance`).
+tool does to the table as a whole: create it (:mod:`.table`), sweep its
+expired sessions (:mod:`.maintenance`), and list or end the sessions of one
+user (:mod:`.users`).
 """
 
 from __future__ import annotations
@@ -11,12 +12,13 @@ from __future__ import annotations
 import logging
 import typing as t
 
-from . import maintenance, table
+from . import maintenance, table, users
 from .items import ItemStore
 
 if t.TYPE_CHECKING:
     from .maintenance import ExpiredSweep
     from .table import TableSetup
+    from .users import UserSession
 
 logger = logging.getLogger(__name__)
 
@@ -26,7 +28,9 @@ class SessionStore(ItemStore):
 
     Outside a request it is ``interface.store``: ``get(sid)``,
     ``set(sid, data, lifetime=None)``, ``delete(sid)``, ``create_table()``,
-    ``delete_expired()``. Constructing one makes no network call.
+    ``delete_expired()``; with the ``user_key`` option, ``sessions_of(user_id)``,
+    ``revoke(handle)`` and ``revoke_user(user_id)``. Constructing one makes
+    no network call.
 
     :param settings: the resolved options (table, client, prefix, ...).
     """
@@ -62,6 +66,30 @@ class SessionStore(ItemStore):
     def delete_expired(self, **options: t.Any) -> ExpiredSweep:
         """Delete every expired session now; see :func:`.maintenance.delete_expired`."""
         return maintenance.delete_expired(self, **options)
+
+    def sessions_of(
+        self, user_id: str | int, *, current_sid: str | None = None
+    ) -> list[UserSession]:
+        """The user's live sessions, most recently active first.
+
+        One Query of the index plus one BatchGetItem per 100 sessions; see
+        :func:`.users.sessions_of`.
+        """
+        return users.sessions_of(self, user_id, current_sid=current_sid)
+
+    def revoke(self, handle: str, *, user_id: str | int | None = None) -> bool:
+        """Delete one session by its handle (only the user's, given ``user_id``).
+
+        See :func:`.users.revoke`.
+        """
+        return users.revoke(self, handle, user_id=user_id)
+
+    def revoke_user(self, user_id: str | int, *, keep_sid: str | None = None) -> int:
+        """Delete every session of a user but ``keep_sid``'s; return how many.
+
+        See :func:`.users.revoke_user`.
+        """
+        return users.revoke_user(self, user_id, keep_sid=keep_sid)
 
     def ensure_table(self) -> None:
         """Create the table once per process (``auto_create``), thread-safely."""

@@ -2,11 +2,19 @@
 
 Used by ``auto_create`` on first use and by ``flask dynamo-session
 create-table``; never at import or construction.
+
+With the ``user_key`` option the table also has the global secondary index
+:data:`INDEX_NAME`, hash key ``uid`` (S), projecting the keys only: a
+session's refresh (``expires`` and ``written``) then never writes to it. A
+table created without it gets it added (UpdateTable), and the index is
+waited for until it is ``ACTIVE``.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import logging
+import time
 import typing as t
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -14,10 +22,19 @@ from botocore.exceptions import BotoCoreError, ClientError
 from .exceptions import SessionBackendError, error_code
 
 if t.TYPE_CHECKING:
+    from mypy_boto3_dynamodb.type_defs import (
+        GlobalSecondaryIndexDescriptionTypeDef,
+        TableDescriptionTypeDef,
+    )
+
     from .items import ItemStore
+
+logger = logging.getLogger(__name__)
 
 #: Error codes that mean "this server has no such operation".
 UNSUPPORTED_CODES = frozenset({"UnknownOperationException", "UnsupportedOperation"})
+#: The global secondary index of a user's sessions, hash key ``uid``.
+INDEX_NAME = "uid-index"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -29,6 +46,10 @@ class TableSetup:
     #: ``"enabled"``, ``"already enabled"`` or ``"unsupported"`` (the server
     #: has no TTL: run ``delete-expired`` on a schedule instead).
     ttl: str
+    #: What happened to the index :data:`INDEX_NAME`: ``"created"`` (with
+    #: the table), ``"added"`` (to the existing table), ``"exists"``, or
+    #: ``None`` without the ``user_key`` option.
+    index: str | None = None
 
 
 def create_table(
@@ -41,18 +62,22 @@ def create_table(
 ) -> TableSetup:
     """Create the store's table if it is missing, wait for it, turn on TTL.
 
-    Idempotent: an existing table is left as it is (only TTL is turned on).
-    The table has one hash key, ``id`` of type S.
+    Idempotent: an existing table is left as it is (only TTL is turned on,
+    and the index added if it is missing). The table has one hash key,
+    ``id`` of type S; with the ``user_key`` option, also the index
+    :data:`INDEX_NAME` (see :func:`add_index`).
 
     :param store: the store whose table and options to use.
     :param read_capacity: provisioned reads; default from the options.
     :param write_capacity: provisioned writes; default from the options.
     :param billing_mode: ``"PROVISIONED"`` or ``"PAY_PER_REQUEST"``; default
         from the options.
-    :param wait: wait until the table is ``ACTIVE``.
+    :param wait: wait until the table (and its index) is ``ACTIVE``.
     """
     settings = store.settings
     mode = (billing_mode or settings.billing_mode).upper()
+    capacity = _capacity(store, read_capacity, write_capacity)
+    with_index = settings.user_key is not None
     request: dict[str, t.Any] = {
         "TableName": store.table,
         "KeySchema": [{"AttributeName": "id", "KeyType": "HASH"}],
@@ -60,10 +85,12 @@ def create_table(
         "BillingMode": mode,
     }
     if mode == "PROVISIONED":
-        request["ProvisionedThroughput"] = {
-            "ReadCapacityUnits": read_capacity or settings.read_capacity,
-            "WriteCapacityUnits": write_capacity or settings.write_capacity,
-        }
+        request["ProvisionedThroughput"] = capacity
+    if with_index:
+        request["AttributeDefinitions"].append(_UID_DEFINITION)
+        request["GlobalSecondaryIndexes"] = [
+            _index(capacity if mode == "PROVISIONED" else None)
+        ]
     created = True
     try:
         store._call(
@@ -78,7 +105,172 @@ def create_table(
         created = False
     if wait:
         wait_until_active(store)
-    return TableSetup(created=created, ttl=enable_ttl(store))
+    index = None
+    if with_index:
+        if created:
+            index = "created"
+            if wait:
+                wait_for_index(store)
+        else:
+            index = add_index(
+                store,
+                read_capacity=read_capacity,
+                write_capacity=write_capacity,
+                wait=wait,
+            )
+    return TableSetup(created=created, ttl=enable_ttl(store), index=index)
+
+
+def add_index(
+    store: ItemStore,
+    *,
+    read_capacity: int | None = None,
+    write_capacity: int | None = None,
+    wait: bool = True,
+) -> str:
+    """Add the index :data:`INDEX_NAME` to the existing table, if it lacks it.
+
+    One DescribeTable, then, if the index is missing, one UpdateTable. The
+    index gets provisioned capacity only if the table has it (the table's
+    own billing mode, as DescribeTable tells it, decides). Building the index
+    reads the whole table: on a large one it takes minutes.
+
+    :param read_capacity: the index's provisioned reads; default from the
+        options.
+    :param write_capacity: the index's provisioned writes; default from the
+        options.
+    :param wait: wait until the index is ``ACTIVE`` (:func:`wait_for_index`).
+    :return: ``"added"``, or ``"exists"`` if the table had it already.
+    :raises SessionBackendError: DynamoDB failed, or the index did not
+        become ``ACTIVE``.
+    """
+    table = describe_table(store)
+    result = "exists"
+    if index_description(table) is None:
+        provisioned = _billing_mode(table) == "PROVISIONED"
+        capacity = _capacity(store, read_capacity, write_capacity)
+        try:
+            store._call(
+                "UpdateTable",
+                store.client.update_table,
+                passthrough=("ResourceInUseException",),
+                TableName=store.table,
+                AttributeDefinitions=[_UID_DEFINITION],
+                GlobalSecondaryIndexUpdates=[
+                    {"Create": _index(capacity if provisioned else None)}
+                ],
+            )
+        except ClientError as exc:
+            # Another process may have added it meanwhile.
+            if index_status(store) is None:
+                if error_code(exc) != "ResourceInUseException":
+                    raise
+                raise SessionBackendError(
+                    f"table {store.table!r} is being changed; run `flask"
+                    " dynamo-session create-table` again once it is ACTIVE",
+                    operation="UpdateTable",
+                ) from exc
+        else:
+            result = "added"
+            logger.info("adding the index %s to table %s", INDEX_NAME, store.table)
+    if wait:
+        wait_for_index(store)
+    return result
+
+
+def wait_for_index(
+    store: ItemStore, *, delay: float = 2, max_attempts: int = 900
+) -> None:
+    """Poll DescribeTable until the index :data:`INDEX_NAME` is ``ACTIVE``.
+
+    :param delay: seconds between two polls.
+    :param max_attempts: polls at most.
+    :raises SessionBackendError: the index is missing from an ``ACTIVE``
+        table (the server did not add it), or did not become ``ACTIVE`` in
+        time.
+    """
+    state: str | None = None
+    for attempt in range(max_attempts):
+        if attempt:
+            time.sleep(delay)
+        table = describe_table(store)
+        state = _status(index_description(table))
+        if state == "ACTIVE":
+            return
+        if state is None and table.get("TableStatus") == "ACTIVE":
+            raise SessionBackendError(
+                f"the DynamoDB server did not add the index {INDEX_NAME!r} to"
+                f" table {store.table!r} (some local servers cannot add an index"
+                " to an existing table: create the table anew there)",
+                operation="UpdateTable",
+            )
+    raise SessionBackendError(
+        f"the index {INDEX_NAME!r} of table {store.table!r} is still {state}"
+        f" after {delay * max_attempts:.0f} s (building it reads the whole"
+        " table); run `flask dynamo-session create-table` again to wait on",
+        operation="DescribeTable",
+    )
+
+
+def index_status(store: ItemStore) -> str | None:
+    """The state of the index (``ACTIVE``, ``CREATING``...): one DescribeTable.
+
+    :return: ``None`` if the table has no index :data:`INDEX_NAME`.
+    :raises SessionBackendError: the table is missing, or DynamoDB failed.
+    """
+    return _status(index_description(describe_table(store)))
+
+
+def describe_table(store: ItemStore) -> TableDescriptionTypeDef:
+    """The table's description: one DescribeTable.
+
+    :raises SessionBackendError: the table is missing, or DynamoDB failed.
+    """
+    return store._call(
+        "DescribeTable", store.client.describe_table, TableName=store.table
+    )["Table"]
+
+
+def index_description(
+    table: TableDescriptionTypeDef,
+) -> GlobalSecondaryIndexDescriptionTypeDef | None:
+    """The description of the index :data:`INDEX_NAME`, if the table has it."""
+    for index in table.get("GlobalSecondaryIndexes", ()):
+        if index.get("IndexName") == INDEX_NAME:
+            return index
+    return None
+
+
+def _status(index: GlobalSecondaryIndexDescriptionTypeDef | None) -> str | None:
+    return None if index is None else index.get("IndexStatus", "UNKNOWN")
+
+
+def _billing_mode(table: TableDescriptionTypeDef) -> str:
+    return table.get("BillingModeSummary", {}).get("BillingMode", "PROVISIONED")
+
+
+def _capacity(
+    store: ItemStore, read_capacity: int | None, write_capacity: int | None
+) -> dict[str, int]:
+    return {
+        "ReadCapacityUnits": read_capacity or store.settings.read_capacity,
+        "WriteCapacityUnits": write_capacity or store.settings.write_capacity,
+    }
+
+
+def _index(capacity: dict[str, int] | None) -> dict[str, t.Any]:
+    """The index's definition, with provisioned capacity if given."""
+    index: dict[str, t.Any] = {
+        "IndexName": INDEX_NAME,
+        "KeySchema": [{"AttributeName": "uid", "KeyType": "HASH"}],
+        "Projection": {"ProjectionType": "KEYS_ONLY"},
+    }
+    if capacity is not None:
+        index["ProvisionedThroughput"] = capacity
+    return index
+
+
+_UID_DEFINITION = {"AttributeName": "uid", "AttributeType": "S"}
 
 
 def wait_until_active(

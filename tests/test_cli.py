@@ -137,6 +137,7 @@ def test_extension_registers_the_group() -> None:
     assert sorted(dynamo_session.commands) == [
         "create-table",
         "delete-expired",
+        "revoke-user",
         "status",
     ]
 
@@ -160,7 +161,7 @@ def test_the_flask_command_finds_the_group_through_the_entry_point(
 def test_help(app: Flask) -> None:
     result = invoke(app, "--help")
     assert result.exit_code == 0
-    for command in ("create-table", "delete-expired", "status"):
+    for command in ("create-table", "delete-expired", "revoke-user", "status"):
         assert command in result.stdout
 
 

@@ -13,6 +13,7 @@ from servers import DynaliteServer, DynamoServer, MotoServer
 from test_maintenance import sessions, stored_ids, write_items
 
 from flask_dynamodb_session import DynamoDBSession
+from flask_dynamodb_session.cli import session_store
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterator
@@ -55,7 +56,7 @@ def table() -> str:
     return f"sessions-{uuid.uuid4().hex[:12]}"
 
 
-def make_app(endpoint_url: str, table: str) -> Flask:
+def make_app(endpoint_url: str, table: str, **config: t.Any) -> Flask:
     app = Flask(__name__)
     app.config.update(
         SECRET_KEY="test secret",
@@ -63,6 +64,7 @@ def make_app(endpoint_url: str, table: str) -> Flask:
         SESSION_DYNAMODB_REGION="us-east-1",
         SESSION_DYNAMODB_TABLE=table,
         SESSION_DYNAMODB_BOTOCORE_CONFIG=Config(proxies={}),
+        **config,
     )
     DynamoDBSession(app)
     return app
@@ -193,3 +195,130 @@ def test_delete_expired_thousands(
         f"Deleted 1500 expired sessions from table {table!r} (3000 items scanned).\n"
     )
     assert stored_ids(client, table) == {key for key, _ in live}
+
+
+# -- the sessions of a user ---------------------------------------------------
+
+#: What create-table says of the index of users' sessions.
+INDEX = "index 'uid-index' (the sessions of a user, by 'uid')"
+
+
+def one_error_line(result: Result) -> str:
+    assert result.exit_code == 1, result.output
+    assert result.stdout == ""
+    (line,) = result.stderr.splitlines()
+    assert line.startswith("Error: ")
+    return line
+
+
+@pytest.fixture
+def user_app(server: DynamoServer, table: str) -> Flask:
+    return make_app(server.endpoint_url, table, SESSION_DYNAMODB_USER_KEY="user")
+
+
+def test_create_table_with_user_key_creates_the_index(
+    user_app: Flask, client: DynamoDBClient, table: str
+) -> None:
+    first = invoke(user_app, "create-table", "--on-demand")
+
+    assert first.exit_code == 0, first.output
+    assert first.stdout.splitlines()[:2] == [
+        f"Created table {table!r} (on-demand); it is ACTIVE.",
+        f"Created the {INDEX}; it is ACTIVE.",
+    ]
+    (index,) = client.describe_table(TableName=table)["Table"]["GlobalSecondaryIndexes"]
+    assert index["Projection"] == {"ProjectionType": "KEYS_ONLY"}
+
+    second = invoke(user_app, "create-table", "--on-demand")
+
+    assert second.exit_code == 0, second.output
+    assert second.stdout.splitlines()[:2] == [
+        f"Table {table!r} already exists; it is ACTIVE and was left as it is.",
+        f"The {INDEX} was already there; it is ACTIVE.",
+    ]
+
+
+def test_create_table_adds_the_index_to_an_existing_table(
+    app: Flask, user_app: Flask, server: DynamoServer, table: str
+) -> None:
+    assert invoke(app, "create-table").exit_code == 0
+
+    result = invoke(user_app, "create-table")
+
+    if isinstance(server, MotoServer):
+        assert result.exit_code == 0, result.output
+        assert result.stdout.splitlines()[:2] == [
+            f"Table {table!r} already exists; it is ACTIVE.",
+            f"Added the {INDEX}; it is ACTIVE.",
+        ]
+    else:  # dynalite cannot add an index to an existing table
+        line = one_error_line(result)
+        assert "did not add the index 'uid-index'" in line
+
+
+def test_status_shows_the_index(
+    app: Flask, user_app: Flask, client: DynamoDBClient, table: str
+) -> None:
+    assert invoke(app, "create-table", "--on-demand").exit_code == 0
+    missing = invoke(user_app, "status")
+    assert missing.exit_code == 0, missing.output
+    assert (
+        "Index:      missing: SESSION_DYNAMODB_USER_KEY is set but the table has no"
+        " index 'uid-index'; run `flask dynamo-session create-table` to add it"
+    ) in missing.stdout.splitlines()
+    assert "Index:" not in invoke(app, "status").stdout
+
+    client.delete_table(TableName=table)
+    while table in client.list_tables()["TableNames"]:
+        time.sleep(0.02)
+    assert invoke(user_app, "create-table", "--on-demand").exit_code == 0
+
+    result = invoke(user_app, "status")
+    assert (
+        "Index:      uid-index ACTIVE, projects keys only" in result.stdout.splitlines()
+    )
+    unused = invoke(app, "status")
+    assert (
+        "Index:      uid-index ACTIVE, projects keys only (unused:"
+        " SESSION_DYNAMODB_USER_KEY is not set)"
+    ) in unused.stdout.splitlines()
+
+
+def test_revoke_user(user_app: Flask, client: DynamoDBClient, table: str) -> None:
+    assert invoke(user_app, "create-table", "--on-demand").exit_code == 0
+    store = session_store(user_app)
+    for number, user in enumerate([42, "42", 7]):
+        store.set(f"session-{number}", {"user": user})
+
+    result = invoke(user_app, "revoke-user", "42")
+
+    assert result.exit_code == 0, result.output
+    assert result.stdout == f"Deleted 2 sessions of user '42' from table {table!r}.\n"
+    assert count_items(client, table) == 1
+    again = invoke(user_app, "revoke-user", "42")
+    assert again.stdout == f"Deleted 0 sessions of user '42' from table {table!r}.\n"
+    assert invoke(user_app, "revoke-user", "7").stdout.startswith("Deleted 1 session ")
+
+
+def test_revoke_user_without_user_key(app: Flask) -> None:
+    assert invoke(app, "create-table", "--on-demand").exit_code == 0
+    line = one_error_line(invoke(app, "revoke-user", "42"))
+    assert line.startswith("Error: SESSION_DYNAMODB_USER_KEY must name the session key")
+
+
+def test_revoke_user_without_the_index(app: Flask, user_app: Flask) -> None:
+    assert invoke(app, "create-table", "--on-demand").exit_code == 0
+    line = one_error_line(invoke(user_app, "revoke-user", "42"))
+    assert "lacks" in line
+    assert "`flask dynamo-session create-table`" in line
+
+
+def test_revoke_user_of_a_missing_table(user_app: Flask, table: str) -> None:
+    line = one_error_line(invoke(user_app, "revoke-user", "42"))
+    assert f"the session table {table!r} does not exist" in line
+
+
+def test_revoke_user_refuses_an_empty_id(user_app: Flask) -> None:
+    result = invoke(user_app, "revoke-user", "")
+    assert result.exit_code == 2
+    assert "USER_ID" in result.stderr
