@@ -13,7 +13,9 @@ It starts dynalite (counting the calls it serves) and prints two things:
    (a read's CPU above the cookie session's) split into those layers; then
    the parts of one lean ``GetItem`` (encoding, signing, the HTTP exchange
    beside a bare socket round trip of the same bytes, the answer's
-   checksum and parsing).
+   checksum and parsing); then the package's own steps outside the call
+   (the cookie's signature, decoding, finding the changes, encoding)
+   beside what the cookie session does with its cookie.
 2. cProfile of the read requests (CPU-time clock), for each transport: the
    CPU per request split by area, the functions with the most time of their
    own, and this package's functions by cumulative time. The profiler slows
@@ -193,6 +195,47 @@ def lean_parts(subject: apps.Subject, requests: int, rounds: int) -> dict[str, f
     return {label: statistics.median(values) for label, values in samples.items()}
 
 
+def package_parts(
+    subject: apps.Subject, requests: int, rounds: int
+) -> dict[str, float]:
+    """Median CPU (us) of this package's own steps of a request, beside the
+    cookie session's, for the benchmark's session."""
+    from flask import request
+    from flask.sessions import SecureCookieSessionInterface
+
+    from flask_dynamodb_session import serialization
+
+    app = subject.app
+    interface: t.Any = app.session_interface
+    signer = interface.get_signer(app)
+    sid = _sid(subject)
+    cookie = signer.sign(sid)
+    payload = serialization.encode(apps.SAMPLE)
+    serializer = SecureCookieSessionInterface().get_signing_serializer(app)
+    assert serializer is not None
+    cookie_session = serializer.dumps(apps.SAMPLE)
+    header = f"{scenarios.COOKIE_NAME}={cookie.decode()}"
+    with app.test_request_context(headers={"Cookie": header}):
+        session = interface.open_session(app, request)
+        session.get("user_id")  # one GetItem: the session is loaded
+        parts: dict[str, t.Callable[[], object]] = {
+            "check the cookie's signature": lambda: signer.unsign(cookie),
+            "decode the stored session": lambda: serialization.decode(payload),
+            "find the changes at save": session.changes,
+            "encode the session (a write)": lambda: serialization.encode(apps.SAMPLE),
+            "sign the cookie (a write)": lambda: signer.sign(sid),
+            "cookie session: read its cookie": lambda: serializer.loads(cookie_session),
+            "cookie session: write its cookie": lambda: serializer.dumps(apps.SAMPLE),
+        }
+        samples: dict[str, list[float]] = {label: [] for label in parts}
+        for number in range(rounds + 1):
+            for label, function in parts.items():
+                value = _cpu_per_call(function, requests)
+                if number:
+                    samples[label].append(value)
+    return {label: statistics.median(values) for label, values in samples.items()}
+
+
 def print_layers(figures: dict[str, dict[str, float]], requests: int) -> None:
     print(f"== CPU per operation, us (median of rounds of {requests:,}) ==")
     for name, found in figures.items():
@@ -306,6 +349,14 @@ def main(argv: list[str] | None = None) -> int:
                 f" {args.requests:,}) =="
             )
             for label, value in lean_parts(
+                subjects["auto"], args.requests, args.rounds
+            ).items():
+                print(f"  {label:32} {value:8.1f}")
+            print(
+                f"\n== this package's own steps, us (median of rounds of"
+                f" {args.requests:,}) =="
+            )
+            for label, value in package_parts(
                 subjects["auto"], args.requests, args.rounds
             ).items():
                 print(f"  {label:32} {value:8.1f}")
