@@ -235,7 +235,7 @@ def index_description(
     table: TableDescriptionTypeDef,
 ) -> GlobalSecondaryIndexDescriptionTypeDef | None:
     """The description of the index :data:`INDEX_NAME`, if the table has it."""
-    for index in table.get("GlobalSecondaryIndexes", ()):
+    for index in table.get("GlobalSecondaryIndexes") or ():
         if index.get("IndexName") == INDEX_NAME:
             return index
     return None
