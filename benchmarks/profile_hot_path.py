@@ -175,8 +175,16 @@ def lean_parts(subject: apps.Subject, requests: int, rounds: int) -> dict[str, f
     body = transport._encode(params).encode()
     request = lean._request(head, target, body)
     response = lean.pool.request(request)
+
+    def in_sequence() -> object:
+        request = lean._request(head, target, transport._encode(params).encode())
+        response = lean.pool.request(request)
+        transport._crc32_ok(response)
+        return transport._parse_success(response, members)
+
     parts: dict[str, t.Callable[[], object]] = {
         "the whole call (get_item)": lambda: lean.get_item(**params),
+        "the parts below, in sequence": in_sequence,
         "encode the parameters": lambda: transport._encode(params).encode(),
         "sign, build the request bytes": lambda: lean._request(head, target, body),
         "send, receive, parse HTTP": lambda: lean.pool.request(request),
