@@ -145,8 +145,11 @@ def add_index(
         become ``ACTIVE``.
     """
     table = describe_table(store)
+    state = _status(index_description(table))
+    if state == "ACTIVE":
+        return "exists"
     result = "exists"
-    if index_description(table) is None:
+    if state is None:
         provisioned = _billing_mode(table) == "PROVISIONED"
         capacity = _capacity(store, read_capacity, write_capacity)
         try:

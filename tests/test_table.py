@@ -300,6 +300,19 @@ def test_waits_until_the_index_is_active(
     assert proxy.operations() == ["DescribeTable"] * 3
 
 
+def test_an_index_being_built_is_waited_for_not_added_again(
+    stores: StoreMaker, proxy: DynamoProxy
+) -> None:
+    store = stores()
+    store.create_table(billing_mode="PAY_PER_REQUEST")
+    proxy.rewrite = building(times=1)
+    proxy.reset()
+
+    assert add_index(store) == "exists"
+
+    assert proxy.operations() == ["DescribeTable"] * 2
+
+
 def test_an_index_that_stays_creating_is_an_error(
     stores: StoreMaker, proxy: DynamoProxy
 ) -> None:
