@@ -13,6 +13,7 @@ from .interface import DynamoDBSessionInterface
 from .session import ServerSideSession
 from .signals import dynamodb_called
 from .store import SessionStore
+from .users import UserSession
 
 __all__ = [
     "ConfigurationError",
@@ -23,5 +24,6 @@ __all__ = [
     "SessionError",
     "SessionStore",
     "SessionTooLarge",
+    "UserSession",
     "dynamodb_called",
 ]

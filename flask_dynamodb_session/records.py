@@ -139,7 +139,7 @@ class Layout:
         if self.user_key is None:
             return None
         user = data.get(self.user_key)
-        if user is None:
+        if user is None or user == "":
             return None
         if isinstance(user, bool) or not isinstance(user, (str, int)):
             logger.warning(

@@ -218,4 +218,5 @@ def test_layout_uid_of_int_and_str_ids() -> None:
     assert layout.uid({"user": 7}) == "a:7"
     assert layout.uid({"user": "bob"}) == "a:bob"
     assert layout.uid({}) is None
+    assert layout.uid({"user": ""}) is None
     assert Layout(resolve({})).uid({"user": "bob"}) is None
