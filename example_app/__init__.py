@@ -4,8 +4,10 @@ It shows what a Flask app gets from server-side sessions: a login that gives
 the session a new id (:meth:`~flask_dynamodb_session.ServerSideSession.regenerate`),
 a logout that deletes the stored session and the cookie (``session.clear()``),
 a cart changed in place (``session["cart"].append(...)``, no
-``session.modified``), flash messages, a "remember me" permanent session, and
-a page that reads the session's expiry back from the table.
+``session.modified``), flash messages, a "remember me" permanent session, a
+page that reads the session's expiry back from the table, and a "Your
+devices" page that lists the user's sessions (the ``user_key`` option and
+its index) and logs out one of them, every other one, or all.
 
 Run it with ``python -m example_app``: with no DynamoDB configured it starts
 an embedded one (see :mod:`example_app.__main__`).
@@ -36,6 +38,9 @@ DEFAULTS: dict[str, t.Any] = {
     # The forms post without a CSRF token: a Lax cookie is not sent with a
     # POST from another site.
     "SESSION_COOKIE_SAMESITE": "Lax",
+    # The session key the login puts the user name under: the package keeps
+    # an index of sessions by it, which the devices page lists.
+    "SESSION_DYNAMODB_USER_KEY": "user",
 }
 
 #: Config keys taken from environment variables of the same name. The values
@@ -47,6 +52,7 @@ ENV_KEYS = (
     "SESSION_DYNAMODB_ENDPOINT_URL",
     "SESSION_DYNAMODB_TTL",
     "SESSION_DYNAMODB_TOUCH_AFTER",
+    "SESSION_DYNAMODB_MAX_AGE",
     "SESSION_DYNAMODB_CONSISTENT_READ",
     "SESSION_DYNAMODB_AUTO_CREATE",
     "SESSION_DYNAMODB_READ_CAPACITY",

@@ -93,12 +93,17 @@ def say(message: str) -> None:
 
 
 def prepare_table(app: Flask) -> None:
-    """Create the session table if it is missing, with the package's code."""
+    """Create the session table if it is missing, with the package's code.
+
+    With the ``user_key`` option (the app sets it) that also creates the
+    index of sessions by user, or adds it to a table that lacks it.
+    """
     interface = t.cast("DynamoDBSessionInterface", app.session_interface)
     store = interface.store_for(app)
     setup = store.create_table()
     state = "created" if setup.created else "already exists"
-    say(f" * Table {store.table!r} {state}; TTL on 'expires': {setup.ttl}")
+    index = "" if setup.index is None else f"; index of users: {setup.index}"
+    say(f" * Table {store.table!r} {state}; TTL on 'expires': {setup.ttl}{index}")
 
 
 def build_app(stack: contextlib.ExitStack) -> Flask:

@@ -1,8 +1,11 @@
-"""The shop's pages: a catalogue and cart, login and logout, and the session.
+"""The shop's pages: a catalogue and cart, login and logout, the session,
+and the devices the user is logged in on.
 
 Everything the app keeps about a visitor is in :data:`flask.session`, which
-this package stores in DynamoDB: ``user`` (the name given at login), ``cart``
-(a list of product ids), Flask's ``_flashes`` and ``_permanent``.
+this package stores in DynamoDB: ``user`` (the name given at login, the
+package's ``user_key``), ``user_agent`` and ``signed_in_at`` (the browser's
+User-Agent header and the epoch seconds of the login, for the devices page),
+``cart`` (a list of product ids), Flask's ``_flashes`` and ``_permanent``.
 """
 
 from __future__ import annotations
@@ -25,6 +28,8 @@ from flask import (
     url_for,
 )
 
+from .devices import Device
+
 if t.TYPE_CHECKING:
     from werkzeug.wrappers import Response
 
@@ -38,6 +43,10 @@ bp = Blueprint("shop", __name__)
 
 #: The longest user name the login form accepts.
 MAX_NAME_LENGTH = 40
+#: How much of the User-Agent header a session keeps.
+MAX_USER_AGENT_LENGTH = 300
+#: Seconds within which a last visit is "just now".
+RECENT = 10
 
 
 @dataclasses.dataclass(frozen=True)
@@ -111,10 +120,27 @@ def format_utc(moment: int | datetime) -> str:
     return moment.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
+@bp.app_template_filter("minute_utc")
+def format_minute_utc(moment: datetime) -> str:
+    """An aware datetime as a UTC date and time to the minute."""
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+
+
+@bp.app_template_filter("ago")
+def format_ago(moment: datetime) -> str:
+    """How long ago a past moment was: ``"just now"``, ``"5 minutes, 3 s ago"``."""
+    if time.time() - moment.timestamp() < RECENT:
+        return "just now"
+    return format_from_now(moment)
+
+
 @bp.app_template_filter("from_now")
-def format_from_now(epoch_seconds: int) -> str:
-    """How far a Unix time is from now: ``"in 13 days, 23 hours"``, ``"3 s ago"``."""
-    delta = int(epoch_seconds - time.time())
+def format_from_now(moment: int | datetime) -> str:
+    """How far a Unix time or an aware datetime is from now:
+    ``"in 13 days, 23 hours"``, ``"3 s ago"``."""
+    if isinstance(moment, datetime):
+        moment = int(moment.timestamp())
+    delta = int(moment - time.time())
     amount = abs(delta)
     days, rest = divmod(amount, 86400)
     hours, rest = divmod(rest, 3600)
@@ -178,6 +204,9 @@ def login() -> str | tuple[str, int] | Response:
     # it logged in is worth nothing afterwards. The data (the cart) stays.
     current.regenerate()
     current["user"] = name
+    # For the devices page: which browser this is, and since when.
+    current["user_agent"] = request.user_agent.string[:MAX_USER_AGENT_LENGTH]
+    current["signed_in_at"] = int(time.time())
     current.permanent = request.form.get("remember") == "on"
     flash(f"Welcome, {name}!")
     return redirect(url_for(".index"))
@@ -219,3 +248,64 @@ def session_info() -> str:
         cookie_expires=interface.get_expiration_time(current_app, current),
         settings=store.settings,
     )
+
+
+# -- the user's devices --------------------------------------------------------
+
+
+@bp.get("/devices")
+def devices() -> str | Response:
+    """Every session of the logged-in user, this browser's marked."""
+    user = session.get("user")
+    if user is None:
+        return redirect(url_for(".login"))
+    sessions = session_store().sessions_of(user, current_sid=server_session().sid)
+    return render_template("devices.html", devices=[Device.of(s) for s in sessions])
+
+
+@bp.post("/devices/logout")
+def logout_device() -> Response:
+    """Log out one device: delete the session whose handle the form posts.
+
+    The store deletes it only if it is this user's, so a handle of someone
+    else's session, posted by hand, deletes nothing.
+    """
+    user = session.get("user")
+    if user is None:
+        return redirect(url_for(".login"))
+    handle = request.form.get("handle", "")
+    store = session_store()
+    if handle == store.key(server_session().sid):
+        return logout()
+    if handle and store.revoke(handle, user_id=user):
+        flash("That device is logged out.")
+    else:
+        flash("That device is not logged in as you (any more).", "error")
+    return redirect(url_for(".devices"))
+
+
+@bp.post("/devices/logout-others")
+def logout_other_devices() -> Response:
+    """Log out every device of the user but this one."""
+    user = session.get("user")
+    if user is None:
+        return redirect(url_for(".login"))
+    count = session_store().revoke_user(user, keep_sid=server_session().sid)
+    if count:
+        devices = "device" if count == 1 else "devices"
+        flash(f"Logged out {count} other {devices}.")
+    else:
+        flash("No other device was logged in.")
+    return redirect(url_for(".devices"))
+
+
+@bp.post("/devices/logout-everywhere")
+def logout_everywhere() -> Response:
+    """Log out every device of the user, this one included."""
+    user = session.get("user")
+    if user is None:
+        return redirect(url_for(".login"))
+    session_store().revoke_user(user)
+    # Its item is gone already; this also deletes the cookie.
+    session.clear()
+    return redirect(url_for(".logged_out", everywhere=1))

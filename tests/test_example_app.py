@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
 import time
 import typing as t
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from flask import session
@@ -11,7 +13,14 @@ from flask import session
 from example_app import DEFAULTS, config_from_env, create_app
 from example_app.__main__ import browser_url
 from example_app.backend import choose_backend
-from example_app.views import format_from_now, format_money, format_utc
+from example_app.devices import describe_device
+from example_app.views import (
+    format_ago,
+    format_from_now,
+    format_minute_utc,
+    format_money,
+    format_utc,
+)
 from flask_dynamodb_session.settings import CONFIG_KEYS
 
 if t.TYPE_CHECKING:
@@ -349,3 +358,215 @@ def test_formats() -> None:
     assert format_from_now(now + 7200 + 120 + 5) == "in 2 hours, 2 minutes"
     assert format_from_now(now + 185).startswith("in 3 minutes")
     assert format_from_now(now - 3) in ("3 s ago", "4 s ago")
+
+
+# -- your devices --------------------------------------------------------------
+
+PHONE = (
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15"
+    " (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1"
+)
+LAPTOP = (
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:128.0) Gecko/20100101 Firefox/128.0"
+)
+DESKTOP = (
+    "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko)"
+    " Chrome/126.0.0.0 Safari/537.36"
+)
+HANDLE = re.compile(r'name="handle" value="([^"]+)"')
+
+
+@pytest.fixture
+def users_app(app: Flask) -> Flask:
+    """The example app, its table given the index of sessions by user (the
+    tests' table is made without it)."""
+    store(app).create_table()
+    return app
+
+
+def device(app: Flask, user_agent: str, name: str = "alice") -> FlaskClient:
+    """A browser of its own, logged in as ``name``."""
+    browser = app.test_client()
+    browser.post("/login", data={"name": name}, headers={"User-Agent": user_agent})
+    return browser
+
+
+def rows(page: str) -> list[str]:
+    """The device names of the devices page, in order, "*" after this one's."""
+    found = re.findall(
+        r'<tr class="device( current)?">\s*<td>\s*<span class="device-name">([^<]*)<',
+        page,
+    )
+    return [f"{name}*" if current else name for current, name in found]
+
+
+def logged_in(browser: FlaskClient) -> bool:
+    return "Logged in as" in browser.get("/").text
+
+
+def test_login_keeps_the_browser_and_the_time(app: Flask) -> None:
+    before = int(time.time())
+    phone = device(app, PHONE)
+    stored = store(app).get(sid(app, phone))
+    assert stored is not None
+    assert stored["user_agent"] == PHONE
+    assert before <= stored["signed_in_at"] <= time.time()
+
+
+def test_devices_page_lists_the_users_sessions(
+    users_app: Flask, calls: CallCounter
+) -> None:
+    phone = device(users_app, PHONE)
+    device(users_app, DESKTOP, name="bob")
+    laptop = device(users_app, LAPTOP)
+    calls.reset()
+    page = laptop.get("/devices")
+    assert page.status_code == 200
+    counts = calls.take()
+    assert counts["Query"] == 1
+    assert counts["BatchGetItem"] == 1
+    # Most recently active first: here all in the same second, in any order.
+    assert sorted(rows(page.text)) == ["Firefox on Windows*", "Safari on iPhone"]
+    assert page.text.count('class="this-device"') == 1
+    assert '<a href="/devices">Your devices</a>' in page.text
+    [phone_handle] = HANDLE.findall(page.text)
+    assert phone_handle == store(users_app).key(sid(users_app, phone))
+    assert sid(users_app, phone) not in page.text
+    assert sid(users_app, laptop) not in page.text
+    assert sorted(rows(phone.get("/devices").text)) == [
+        "Firefox on Windows",
+        "Safari on iPhone*",
+    ]
+
+
+def test_devices_need_a_login(users_app: Flask, client: FlaskClient) -> None:
+    assert client.get("/devices").location == "/login"
+    for path in (
+        "/devices/logout",
+        "/devices/logout-others",
+        "/devices/logout-everywhere",
+    ):
+        response = client.post(path, data={"handle": "x"})
+        assert response.location == "/login"
+    assert client.get_cookie("session") is None
+    assert "Your devices" not in client.get("/").text
+
+
+def test_log_out_one_device(users_app: Flask) -> None:
+    phone = device(users_app, PHONE)
+    laptop = device(users_app, LAPTOP)
+    phone_sid = sid(users_app, phone)
+    [handle] = HANDLE.findall(laptop.get("/devices").text)
+    response = laptop.post(
+        "/devices/logout", data={"handle": handle}, follow_redirects=True
+    )
+    assert "That device is logged out." in response.text
+    assert rows(response.text) == ["Firefox on Windows*"]
+    assert store(users_app).get(phone_sid) is None
+    assert not logged_in(phone)
+    assert logged_in(laptop)
+
+
+def test_log_out_this_device_from_its_row(users_app: Flask) -> None:
+    laptop = device(users_app, LAPTOP)
+    laptop_sid = sid(users_app, laptop)
+    handle = store(users_app).key(laptop_sid)
+    response = laptop.post("/devices/logout", data={"handle": handle})
+    assert response.location == "/logged-out"
+    assert laptop.get_cookie("session") is None
+    assert store(users_app).get(laptop_sid) is None
+
+
+def test_another_users_handle_is_refused(users_app: Flask) -> None:
+    alice = device(users_app, PHONE)
+    alice_sid = sid(users_app, alice)
+    bob = device(users_app, DESKTOP, name="bob")
+    for handle in (store(users_app).key(alice_sid), "", "no such handle"):
+        response = bob.post(
+            "/devices/logout", data={"handle": handle}, follow_redirects=True
+        )
+        assert "That device is not logged in as you" in response.text
+    assert store(users_app).get(alice_sid) is not None
+    assert logged_in(alice)
+    assert logged_in(bob)
+
+
+def test_log_out_other_devices(users_app: Flask) -> None:
+    phone = device(users_app, PHONE)
+    desktop = device(users_app, DESKTOP)
+    bob = device(users_app, DESKTOP, name="bob")
+    laptop = device(users_app, LAPTOP)
+    response = laptop.post("/devices/logout-others", follow_redirects=True)
+    assert "Logged out 2 other devices." in response.text
+    assert rows(response.text) == ["Firefox on Windows*"]
+    assert not logged_in(phone)
+    assert not logged_in(desktop)
+    assert logged_in(laptop)
+    assert logged_in(bob)
+    again = laptop.post("/devices/logout-others", follow_redirects=True)
+    assert "No other device was logged in." in again.text
+
+
+def test_log_out_everywhere(users_app: Flask) -> None:
+    phone = device(users_app, PHONE)
+    bob = device(users_app, DESKTOP, name="bob")
+    laptop = device(users_app, LAPTOP)
+    laptop_sid = sid(users_app, laptop)
+    response = laptop.post("/devices/logout-everywhere")
+    assert response.location == "/logged-out?everywhere=1"
+    [deleted] = set_cookies(response)
+    assert deleted.startswith("session=;")
+    assert store(users_app).get(laptop_sid) is None
+    page = laptop.get(response.location)
+    assert "Every session of yours was deleted" in page.text
+    assert set_cookies(page) == []
+    assert not logged_in(phone)
+    assert not logged_in(laptop)
+    assert logged_in(bob)
+    assert store(users_app).sessions_of("alice") == []
+
+
+def test_device_formats() -> None:
+    now = datetime.now(timezone.utc)
+    assert format_ago(now) == "just now"
+    assert format_ago(now - timedelta(seconds=9)) == "just now"
+    assert format_ago(now - timedelta(minutes=5)).startswith("5 minutes, ")
+    moment = datetime(2026, 3, 4, 5, 6, 7, tzinfo=timezone.utc)
+    assert format_minute_utc(moment) == "2026-03-04 05:06 UTC"
+    assert format_utc(moment) == "2026-03-04 05:06:07 UTC"
+
+
+@pytest.mark.parametrize(
+    ("user_agent", "name"),
+    [
+        (PHONE, "Safari on iPhone"),
+        (LAPTOP, "Firefox on Windows"),
+        (DESKTOP, "Chrome on Linux"),
+        (
+            "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like"
+            " Gecko) HeadlessChrome/126.0.0.0 Safari/537.36",
+            "Headless Chrome on Linux",
+        ),
+        (
+            "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML,"
+            " like Gecko) Chrome/126.0.0.0 Safari/537.36 Edg/126.0.0.0",
+            "Edge on Windows",
+        ),
+        (
+            "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML,"
+            " like Gecko) Chrome/126.0.0.0 Mobile Safari/537.36",
+            "Chrome on Android",
+        ),
+        (
+            "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15"
+            " (KHTML, like Gecko) Version/17.5 Safari/605.1.15",
+            "Safari on macOS",
+        ),
+        ("curl/8.5.0", "curl"),
+        ("(none)", "Unknown browser"),
+        ("", "Unknown device"),
+        (None, "Unknown device"),
+    ],
+)
+def test_describe_device(user_agent: str | None, name: str) -> None:
+    assert describe_device(user_agent) == name
