@@ -1,4 +1,4 @@
-"""SPEC section 5: the exact DynamoDB calls of each kind of request."""
+"""The exact DynamoDB calls of each kind of request: the physical minimum."""
 
 from __future__ import annotations
 
