@@ -146,10 +146,16 @@ def machine() -> dict[str, t.Any]:
 def revision() -> str:
     """The commit the package and the benchmark were taken from.
 
-    ``+changes`` marks a checkout with uncommitted changes to either.
+    ``+changes`` marks a checkout with uncommitted changes to either (the
+    results of an earlier run do not count).
     """
     root = HERE.parent
-    watched = ["flask_dynamodb_session", "benchmarks", "tests/servers.py"]
+    watched = [
+        "flask_dynamodb_session",
+        "benchmarks",
+        "tests/servers.py",
+        ":(exclude)benchmarks/results.*",
+    ]
     try:
         commit = subprocess.run(
             ["git", "-C", str(root), "rev-parse", "--short", "HEAD"],
