@@ -7,6 +7,9 @@ Every subject serves the same routes:
 ``POST /login``
     fills the session with :data:`SAMPLE` (a user id, a CSRF token, a small
     cart): what a login leaves behind.
+``POST /login-large``
+    the same with a cart of 20 items (:data:`LARGE_SAMPLE`), for the size
+    of a bigger session.
 ``GET /read``
     reads two keys.
 ``POST /change``
@@ -68,6 +71,13 @@ SAMPLE: dict[str, t.Any] = {
     "locale": "en_GB",
     "counter": 0,
 }
+#: A bigger session: the same with 20 items in the cart.
+LARGE_SAMPLE: dict[str, t.Any] = {
+    **SAMPLE,
+    "cart": [
+        {"sku": f"A-{100 + number}", "qty": 1 + number % 3} for number in range(20)
+    ],
+}
 STATIC_FOLDER = Path(__file__).resolve().parent / "static"
 SECRET_KEY = "benchmark secret key, not a secret"
 
@@ -94,27 +104,41 @@ class Subject:
             close()
 
 
-def build_subject(name: str, endpoint_url: str | None = None) -> Subject:
+def build_subject(
+    name: str,
+    endpoint_url: str | None = None,
+    *,
+    table: str | None = None,
+    **options: t.Any,
+) -> Subject:
     """Build the app of one subject.
 
     :param name: one of :data:`SUBJECTS`.
     :param endpoint_url: the DynamoDB endpoint (dynalite).
+    :param table: the table, if not the subject's own (:data:`TABLES`).
+    :param options: more options of this package's interface
+        (``consistent_read``, ``user_key``), for its subjects only.
     :raises RuntimeError: ``transport="auto"`` did not choose the lean
         transport (a proxy in the environment, for instance): the subject
         would measure boto3 under the wrong name.
     """
     app = build_app()
     subject = Subject(name, app)
+    if options and name not in TRANSPORTS:
+        raise ValueError(f"options {sorted(options)} are for this package only")
     if name in TRANSPORTS:
         interface = DynamoDBSessionInterface(
-            table=TABLES[name], endpoint_url=endpoint_url, transport=TRANSPORTS[name]
+            table=table or TABLES[name],
+            endpoint_url=endpoint_url,
+            transport=TRANSPORTS[name],
+            **options,
         )
         app.session_interface = interface
         store = interface.store_for(app)
         subject.closers.append(store.close)
         subject.item_client = _check_item_client(name, store)
     elif name == "flask_session":
-        _use_flask_session(app, endpoint_url, subject)
+        _use_flask_session(app, endpoint_url, subject, table or TABLES[name])
     elif name != "cookie":
         raise ValueError(f"unknown subject {name!r}; the subjects are {SUBJECTS}")
     return subject
@@ -132,7 +156,9 @@ def _check_item_client(name: str, store: SessionStore) -> str:
     return type(client).__name__
 
 
-def _use_flask_session(app: Flask, endpoint_url: str | None, subject: Subject) -> None:
+def _use_flask_session(
+    app: Flask, endpoint_url: str | None, subject: Subject, table: str
+) -> None:
     """Flask-Session 0.8's DynamoDB backend, configured the documented way.
 
     It takes a boto3 DynamoDB *resource* in ``SESSION_DYNAMODB`` (that is
@@ -149,7 +175,7 @@ def _use_flask_session(app: Flask, endpoint_url: str | None, subject: Subject) -
     app.config.update(
         SESSION_TYPE="dynamodb",
         SESSION_DYNAMODB=resource,
-        SESSION_DYNAMODB_TABLE=TABLES["flask_session"],
+        SESSION_DYNAMODB_TABLE=table,
     )
     Session(app)
     subject.closers.append(resource.meta.client.close)
@@ -167,6 +193,11 @@ def build_app() -> Flask:
     @app.post("/login")
     def login() -> str:
         session.update(SAMPLE)
+        return "logged in"
+
+    @app.post("/login-large")
+    def login_large() -> str:
+        session.update(LARGE_SAMPLE)
         return "logged in"
 
     @app.get("/read")

@@ -32,6 +32,7 @@ __all__ = [
     "HOST",
     "REPO_ROOT",
     "CallCounter",
+    "CapacityMeter",
     "CountingDynalite",
     "dynalite_version",
     "free_port",
@@ -42,6 +43,8 @@ __all__ = [
 SCRIPT = Path(__file__).resolve().parent / "counting_dynalite.js"
 #: Where the script answers the counts so far.
 COUNTS_PATH = "/_counts"
+#: Where the script answers the capacity units consumed so far.
+CAPACITY_PATH = "/_capacity"
 #: dynalite accepts any credentials; these keep boto3 away from real ones.
 DUMMY_CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "benchmark",
@@ -80,7 +83,12 @@ def fetch_counts(counts_url: str) -> dict[str, int]:
     :param counts_url: ``http://host:port/_counts``
         (:attr:`CountingDynalite.counts_url`).
     """
-    rest = counts_url.removeprefix("http://")
+    counts: dict[str, int] = _fetch_json(counts_url)
+    return counts
+
+
+def _fetch_json(url: str) -> t.Any:
+    rest = url.removeprefix("http://")
     address, _, path = rest.partition("/")
     host, _, port = address.partition(":")
     connection = http.client.HTTPConnection(host, int(port), timeout=10)
@@ -91,9 +99,8 @@ def fetch_counts(counts_url: str) -> dict[str, int]:
     finally:
         connection.close()
     if response.status != 200:
-        raise RuntimeError(f"{counts_url} answered {response.status}")
-    counts: dict[str, int] = json.loads(body)
-    return counts
+        raise RuntimeError(f"{url} answered {response.status}")
+    return json.loads(body)
 
 
 def difference(
@@ -121,6 +128,11 @@ class CountingDynalite(DynaliteServer):
     def counts_url(self) -> str:
         """Where the counts so far are answered."""
         return f"{self.endpoint_url}{COUNTS_PATH}"
+
+    @property
+    def capacity_url(self) -> str:
+        """Where the capacity units consumed so far are answered."""
+        return f"{self.endpoint_url}{CAPACITY_PATH}"
 
     def counts(self) -> dict[str, int]:
         """Every call served since the server started, by operation."""
@@ -160,3 +172,57 @@ class CallCounter:
         calls = difference(now, self._last)
         self._last = now
         return calls
+
+
+class Capacity(t.TypedDict):
+    """What the item calls consumed, as the server reported it."""
+
+    #: Capacity units (``ConsumedCapacity.CapacityUnits``), by operation.
+    units: dict[str, float]
+    #: Answers that reported a capacity, by operation.
+    measured: dict[str, int]
+    #: GetItems by consistency: ``consistent`` and ``eventual``.
+    reads: dict[str, int]
+    #: Conditional writes that failed, by operation (DynamoDB charges them;
+    #: dynalite reports no capacity for them).
+    failed_writes: dict[str, int]
+
+
+def fetch_capacity(capacity_url: str) -> Capacity:
+    """The capacity a counting dynalite's item calls consumed so far.
+
+    :param capacity_url: ``http://host:port/_capacity``
+        (:attr:`CountingDynalite.capacity_url`).
+    """
+    capacity: Capacity = _fetch_json(capacity_url)
+    return capacity
+
+
+class CapacityMeter:
+    """The capacity consumed between two :meth:`take`\\ s."""
+
+    def __init__(self, capacity_url: str) -> None:
+        self.capacity_url = capacity_url
+        self._last = fetch_capacity(capacity_url)
+
+    def take(self) -> Capacity:
+        """The capacity since the last ``take`` (or creation)."""
+        now = fetch_capacity(self.capacity_url)
+        last, self._last = self._last, now
+        return {
+            "units": _changed(now["units"], last["units"]),
+            "measured": _changed(now["measured"], last["measured"]),
+            "reads": {
+                kind: now["reads"][kind] - last["reads"].get(kind, 0)
+                for kind in now["reads"]
+            },
+            "failed_writes": _changed(now["failed_writes"], last["failed_writes"]),
+        }
+
+
+def _changed(
+    after: t.Mapping[str, t.Any], before: t.Mapping[str, t.Any]
+) -> dict[str, t.Any]:
+    """What grew between two snapshots of totals, by key (none at 0)."""
+    grown = {key: value - before.get(key, 0) for key, value in after.items()}
+    return {key: value for key, value in grown.items() if value}

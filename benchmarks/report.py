@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 import typing as t
 
+from . import cost
 from .apps import SHORT_TITLES, SUBJECTS, TITLES
-from .scenarios import BUDGET, SCENARIOS, within_budget
+from .scenarios import BUDGET, BY_NAME, SCENARIOS, within_budget
 
 if t.TYPE_CHECKING:
     from pathlib import Path
@@ -26,6 +27,7 @@ EXPECTED_CALLS: dict[str, dict[str, int]] = {
     "untouched_cookie": {},
     "static": {},
     "tampered": {},
+    "new_session": {"PutItem": 1},
     "read": {"GetItem": 1},
     "change": {"GetItem": 1, "UpdateItem": 1},
     "repeated_read": {"GetItem": 1},
@@ -91,7 +93,13 @@ def calls_on_target(results: t.Mapping[str, t.Any]) -> dict[str, bool]:
             for counts in calls[subject][name]
         )
         for name, expected in EXPECTED_CALLS.items()
+        if name in calls[OURS[0]]
     }
+
+
+def _measured(calls: t.Mapping[str, t.Mapping[str, t.Any]]) -> list[t.Any]:
+    """The scenarios a run measured (an earlier run may lack newer ones)."""
+    return [scenario for scenario in SCENARIOS if scenario.name in calls[OURS[0]]]
 
 
 def reads_on_target(results: t.Mapping[str, t.Any]) -> bool:
@@ -248,7 +256,7 @@ def calls_section(results: t.Mapping[str, t.Any]) -> list[str]:
             *(calls_text(results["calls"][name][scenario.name]) for name in SUBJECTS),
             _yes(on_target[scenario.name]),
         ]
-        for scenario in SCENARIOS
+        for scenario in _measured(results["calls"])
     ]
     return [
         "DynamoDB calls per request",
@@ -332,7 +340,7 @@ def read_section(results: t.Mapping[str, t.Any]) -> list[str]:
 def cpu_section(results: t.Mapping[str, t.Any]) -> list[str]:
     settings = results["meta"]["settings"]
     rows = []
-    for scenario in SCENARIOS:
+    for scenario in _measured(results["cpu"]):
         cpu = [
             results["cpu"][name][scenario.name]["cpu_us_median"] for name in SUBJECTS
         ]
@@ -434,14 +442,212 @@ def workload_section(results: t.Mapping[str, t.Any]) -> list[str]:
     ]
 
 
-def rst(results: t.Mapping[str, t.Any]) -> str:
-    """The summary tables of the results, in reStructuredText."""
-    out = [
-        *header(results),
-        *summary(results),
-        *calls_section(results),
-        *read_section(results),
-        *workload_section(results),
-        *cpu_section(results),
+def _units(value: float) -> str:
+    return f"{value:.2f}".rstrip("0").rstrip(".")
+
+
+def _dollars(value: float) -> str:
+    return f"${value:.4f}".rstrip("0").rstrip(".") if value else "$0"
+
+
+def _cost_cell(costs: t.Mapping[str, t.Any]) -> str:
+    return (
+        f"{_units(costs['read_units'])} R + {_units(costs['write_units'])} W"
+        f" = {_dollars(costs['dollars_per_million'])}"
+    )
+
+
+def _reads(costs: t.Mapping[str, t.Any]) -> str:
+    parts = []
+    if costs["consistent_reads"]:
+        parts.append(f"{_units(costs['consistent_reads'])} strong")
+    if costs["eventual_reads"]:
+        parts.append(f"{_units(costs['eventual_reads'])} eventual")
+    return " + ".join(parts) or "0"
+
+
+def auto_on_target(figures: t.Mapping[str, t.Any]) -> bool:
+    """Mixed workload: ``"auto"`` at half ``True``'s read units, no more GetItems."""
+    mixed = figures["mixed"]
+    auto, strong = mixed["read_auto"], mixed["read_true"]
+    return bool(
+        abs(auto["read_units"] * 2 - strong["read_units"]) < 1e-9
+        and auto["calls"].get("GetItem", 0) <= strong["calls"].get("GetItem", 0)
+    )
+
+
+def cost_section(figures: t.Mapping[str, t.Any]) -> list[str]:
+    """What a request costs: capacity units and on-demand dollars."""
+    meta = figures["meta"]
+    prices = figures["prices"]
+    mixed = figures["mixed"]
+    rows = [
+        [
+            cost.TITLES[name],
+            _units(mixed[name]["calls"].get("GetItem", 0)),
+            _reads(mixed[name]),
+            _units(mixed[name]["read_units"]),
+            _units(mixed[name]["write_units"]),
+            _dollars(mixed[name]["dollars_per_million"]),
+        ]
+        for name in cost.SUBJECTS
     ]
+    scenario_rows = [
+        [
+            BY_NAME[scenario].title,
+            *(
+                _cost_cell(figures["scenarios"][name][scenario])
+                for name in cost.SUBJECTS
+            ),
+        ]
+        for scenario in cost.SCENARIOS
+    ]
+    example = figures["example"]
+    example_rows = [
+        [
+            cost.TITLES[name],
+            f"${dollars['reads']:,.2f}",
+            f"${dollars['writes']:,.2f}",
+            f"${dollars['total']:,.2f}",
+        ]
+        for name, dollars in example["dollars"].items()
+    ]
+    storage = figures["storage"]
+    items = storage["items"]
+    storage_rows = [
+        [
+            label,
+            f"{items[key]['bytes']:,}",
+            str(items[key]["write_units"]),
+            _dollars(items[key]["storage_dollars_per_million_per_month"]),
+        ]
+        for key, label in (
+            ("ours_typical", "this package, the benchmark's session"),
+            ("ours_cart_of_20", "this package, with a cart of 20 items"),
+            ("flask_session_typical", "Flask-Session 0.8, the benchmark's session"),
+            ("flask_session_cart_of_20", "Flask-Session 0.8, with a cart of 20 items"),
+        )
+    ]
+    index = storage["index_entry"]
+    storage_rows.append(
+        [
+            "``uid-index`` entry (keys only)",
+            f"{index['bytes'] - cost.ITEM_OVERHEAD:,}",
+            str(index["write_units"]),
+            _dollars(index["storage_dollars_per_million_per_month"]),
+        ]
+    )
+    unmeasured = sum(
+        costs["unmeasured_calls"] + costs["failed_writes"]
+        for per_subject in (figures["scenarios"], {"mix": mixed})
+        for by_name in per_subject.values()
+        for costs in by_name.values()
+    )
+    return [
+        "What it costs",
+        "-------------",
+        "",
+        f":Date: {meta['date']}",
+        f":Command: ``{meta['command']}``, in a checkout of commit"
+        f" {meta.get('revision', 'unknown')}",
+        f":Machine: {meta['machine']['cpu_model']}, {meta['machine']['cores']} cores"
+        " (capacity units do not depend on it)",
+        f":Prices: DynamoDB on demand, {prices['region']}, {prices['table_class']}"
+        f" table class, since {prices['since']}:"
+        f" ${prices['write_per_million_units']} per million write request units,"
+        f" ${prices['read_per_million_units']} per million read request units,"
+        f" ${prices['storage_per_gb_month']} per GB-month of storage",
+        "",
+        "Capacity is measured, not estimated: the counting script in front of"
+        ' dynalite adds ``"ReturnConsumedCapacity": "TOTAL"`` to every item call'
+        " it forwards and records the ``ConsumedCapacity`` of each answer, for"
+        " every client alike. dynalite computes it by DynamoDB's published"
+        " rules: a read is one unit per 4 KB (half when eventually consistent),"
+        " a write one unit per 1 KB of the larger of the item before and after."
+        f" {'Every' if not unmeasured else '**Not every**'} item call's answer"
+        " carried a capacity, and no conditional write failed (dynalite would"
+        " report no capacity for one; DynamoDB charges it). Through Flask's"
+        f" test client, {figures['iterations']} requests per scenario and"
+        f" subject, and {figures['mix_requests']:,} requests of the mixed"
+        " workload per subject (each hundred: 60 reads, 20 changes, 20"
+        " requests that do not touch the session, shuffled, after one login"
+        " that is not counted). Dollars are per million requests:"
+        " read units x read price + write units x write price.",
+        "",
+        "Mixed workload, per request:",
+        "",
+        grid_table(
+            [
+                "subject",
+                "GetItems",
+                "of which",
+                "read units",
+                "write units",
+                "$ per million requests",
+            ],
+            rows,
+        ),
+        "",
+        'With ``"auto"`` the reads are eventually consistent; this dynalite has'
+        " no lagging replica, so the strongly consistent second read never"
+        ' happens and ``"auto"`` makes as many GetItems per request as'
+        " ``True``, at half the read units:"
+        f" {'yes' if auto_on_target(figures) else '**no**'}. Against DynamoDB,"
+        " a read that finds the item older than the cookie's version (a replica"
+        " behind this browser's own write) adds one strongly consistent"
+        " GetItem.",
+        "",
+        "Per request of each scenario: read units (R) + write units (W) ="
+        " dollars per million such requests.",
+        "",
+        grid_table(
+            ["request", *(cost.SHORT_TITLES[name] for name in cost.SUBJECTS)],
+            scenario_rows,
+        ),
+        "",
+        f"{example['requests_per_second']:,} mixed requests a second for"
+        f" {example['days']} days ({example['requests']:,} requests), on demand:",
+        "",
+        grid_table(["subject", "reads", "writes", "total"], example_rows),
+        "",
+        "Storage: item sizes as DynamoDB counts them (attribute names plus"
+        " values), read back from a table of their own after a login and one"
+        " change; this package with ``user_key`` set, so its item carries a"
+        " ``uid``. Storage adds 100 bytes per item and per index entry (the"
+        " dollars include it); a GB is taken as 1,073,741,824 bytes.",
+        "",
+        grid_table(
+            [
+                "stored",
+                "bytes",
+                "write units per write",
+                "$ per million a month",
+            ],
+            storage_rows,
+        ),
+        "",
+        "An index entry is written (one write unit) only when a session gets,"
+        " changes or loses its user, or is deleted; a refresh never writes it.",
+        "",
+    ]
+
+
+def rst(results: t.Mapping[str, t.Any]) -> str:
+    """The summary tables of the results, in reStructuredText.
+
+    A cost-only run (``--cost`` without an earlier full run) has only its
+    cost section.
+    """
+    out = []
+    if "calls" in results:
+        out += [
+            *header(results),
+            *summary(results),
+            *calls_section(results),
+            *read_section(results),
+            *workload_section(results),
+            *cpu_section(results),
+        ]
+    if "cost" in results:
+        out += cost_section(results["cost"])
     return "\n".join(out)

@@ -1,5 +1,9 @@
 """Run the whole benchmark: ``python benchmarks/run.py`` (``--quick`` to smoke it).
 
+``--cost`` measures only what requests cost (capacity units, dollars,
+storage: :mod:`benchmarks.cost`), in a minute or so, and adds it to the
+``results.json`` and ``results.rst`` already in the output directory.
+
 1. Starts dynalite on 127.0.0.1 (a separate process that counts the calls it
    serves) and creates the tables.
 2. Counts the DynamoDB calls of one request of each scenario, per subject,
@@ -7,9 +11,12 @@
 3. Measures the client CPU per request of each scenario, per subject.
 4. Measures the read overhead: the CPU of thousands of read requests per
    subject and round, in interleaved rounds.
-5. Serves each subject with gunicorn and runs the mixed workload against it,
+5. Measures the capacity units each scenario and the mixed workload
+   consume (as dynalite reports them), this package in each
+   ``consistent_read`` mode and Flask-Session, and the size of a session.
+6. Serves each subject with gunicorn and runs the mixed workload against it,
    in interleaved rounds.
-6. Writes ``results.json`` (raw figures) and ``results.rst`` (the tables)
+7. Writes ``results.json`` (raw figures) and ``results.rst`` (the tables)
    next to this file, and prints the tables.
 
 The subjects: this package with ``transport="auto"`` (the lean transport)
@@ -24,6 +31,7 @@ from __future__ import annotations
 import argparse
 import datetime
 import importlib.metadata
+import json
 import os
 import platform
 import shlex
@@ -37,9 +45,10 @@ from pathlib import Path
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks import apps, report, scenarios, workload
+from benchmarks import apps, cost, report, scenarios, workload
 from benchmarks.dynalite import (
     CallCounter,
+    CapacityMeter,
     CountingDynalite,
     dynalite_version,
     local_environment,
@@ -59,6 +68,20 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         " Flask-Session 0.8 and Flask's cookie session."
     )
     parser.add_argument("--quick", action="store_true", help="a tiny smoke run")
+    parser.add_argument(
+        "--cost",
+        action="store_true",
+        help="measure only the capacity units and storage of requests, and add"
+        " them to the results in the output directory",
+    )
+    parser.add_argument(
+        "--cost-iterations", type=int, help="requests per scenario, for the cost"
+    )
+    parser.add_argument(
+        "--mix-requests",
+        type=int,
+        help="mixed-workload requests per subject, for the cost (hundreds)",
+    )
     parser.add_argument("--no-install", action="store_true")
     parser.add_argument(
         "--output-dir",
@@ -84,6 +107,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--server-threads", type=int)
     args = parser.parse_args(argv)
     defaults = {
+        "cost_iterations": (2, 5),
+        "mix_requests": (100, 1_000),
         "call_iterations": (2, 5),
         "cpu_iterations": (20, 400),
         "cpu_warmup": (3, 50),
@@ -376,19 +401,65 @@ def workload_ratios(rounds: dict[str, list[dict[str, t.Any]]]) -> dict[str, t.An
     }
 
 
+def measure_cost(
+    dynalite: CountingDynalite, counter: CallCounter, args: argparse.Namespace
+) -> dict[str, t.Any]:
+    """Capacity units and storage, with when, how and where they were measured."""
+    meter = CapacityMeter(dynalite.capacity_url)
+    figures = cost.measure(
+        dynalite, counter, meter, args.cost_iterations, args.mix_requests
+    )
+    return {"meta": run_meta(args.argv), **figures}
+
+
+def run_meta(argv: list[str]) -> dict[str, t.Any]:
+    """The date, command, commit and machine of a run."""
+    command = "python benchmarks/run.py " + shlex.join(argv)
+    return {
+        "date": datetime.datetime.now(datetime.timezone.utc).strftime(
+            "%Y-%m-%d %H:%M UTC"
+        ),
+        "command": command.strip(),
+        "revision": revision(),
+        "machine": machine(),
+    }
+
+
+def cost_only(args: argparse.Namespace) -> int:
+    """``--cost``: the cost figures, added to the results already written."""
+    path = args.output_dir / "results.json"
+    results: dict[str, t.Any] = {}
+    if path.exists():
+        results = json.loads(path.read_text("utf-8"))
+    with CountingDynalite() as dynalite:
+        for table in apps.TABLES.values():
+            dynalite.create_table(table)
+        counter = CallCounter(dynalite.counts_url)
+        results["cost"] = measure_cost(dynalite, counter, args)
+    write_results(results, args.output_dir)
+    return 0
+
+
+def write_results(results: t.Mapping[str, t.Any], output_dir: Path) -> None:
+    output_dir.mkdir(parents=True, exist_ok=True)
+    report.write_json(results, output_dir / "results.json")
+    table = report.rst(results)
+    (output_dir / "results.rst").write_text(table, "utf-8")
+    print()
+    print(table)
+    print(f"written to {output_dir}")
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    args.argv = list(sys.argv[1:] if argv is None else argv)
     ensure_flask_session(install=not args.no_install)
     os.environ.update(local_environment())
-    command = "python benchmarks/run.py" + (" " + shlex.join(argv or sys.argv[1:]))
+    if args.cost:
+        return cost_only(args)
     results: dict[str, t.Any] = {
         "meta": {
-            "date": datetime.datetime.now(datetime.timezone.utc).strftime(
-                "%Y-%m-%d %H:%M UTC"
-            ),
-            "command": command.strip(),
-            "revision": revision(),
-            "machine": machine(),
+            **run_meta(args.argv),
             "versions": versions(),
             "session_bytes": len(serialization.encode(apps.SAMPLE)),
             "settings": {
@@ -426,6 +497,7 @@ def main(argv: list[str] | None = None) -> int:
         }
         try:
             results["calls"] = count_calls(subjects, counter, args.call_iterations)
+            results["cost"] = measure_cost(dynalite, counter, args)
             results["cpu"] = measure_cpu(
                 subjects, counter, args.cpu_iterations, args.cpu_warmup
             )
@@ -439,13 +511,7 @@ def main(argv: list[str] | None = None) -> int:
         )
     results["meta"]["machine"]["load_average_end"] = load_average()
     results["targets"] = report.targets(results)
-    args.output_dir.mkdir(parents=True, exist_ok=True)
-    report.write_json(results, args.output_dir / "results.json")
-    table = report.rst(results)
-    (args.output_dir / "results.rst").write_text(table, "utf-8")
-    print()
-    print(table)
-    print(f"written to {args.output_dir}")
+    write_results(results, args.output_dir)
     return 0
 
 

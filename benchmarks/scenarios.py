@@ -139,6 +139,7 @@ SCENARIOS = (
         setup=(_login, _tamper),
         before=(_send_tampered,),
     ),
+    Scenario("new_session", "new session (login)", _login, before=(_drop_cookie,)),
     Scenario("read", "read", _read, setup=(_login,), before=(_change,)),
     Scenario("change", "change", _change, setup=(_login,)),
     Scenario(
@@ -160,6 +161,7 @@ BUDGET = {
     "untouched_cookie": "0",
     "static": "0",
     "tampered": "0",
+    "new_session": "1 write",
     "read": "1 GetItem",
     "change": "1 GetItem + 1 write",
     "repeated_read": "1 GetItem, no write",
@@ -177,6 +179,8 @@ def within_budget(scenario: str, counts: t.Mapping[str, int]) -> bool:
     calls = {operation: count for operation, count in counts.items() if count}
     if BUDGET[scenario] == "0":
         return not calls
+    if scenario == "new_session":
+        return set(calls) <= WRITES and sum(calls.values()) == 1
     if scenario in ("read", "repeated_read"):
         return calls == {"GetItem": 1}
     if scenario == "change":
@@ -191,7 +195,8 @@ def within_budget(scenario: str, counts: t.Mapping[str, int]) -> bool:
     raise ValueError(f"no budget for scenario {scenario!r}")
 
 
-def _prepare(subject: Subject, scenario: Scenario) -> Browser:
+def prepare(subject: Subject, scenario: Scenario) -> Browser:
+    """A browser of ``subject`` in the state ``scenario`` starts from."""
     browser = Browser(subject.app.test_client())
     for step in scenario.setup:
         step(browser)
@@ -206,7 +211,7 @@ def count_calls(
     :param counter: the server's call counter.
     :param iterations: how many times the scenario is repeated.
     """
-    browser = _prepare(subject, scenario)
+    browser = prepare(subject, scenario)
     counts = []
     for _ in range(iterations):
         for step in scenario.before:
@@ -261,7 +266,7 @@ def measure_cpu(
     :return: the samples of each subject.
     """
     names = list(subjects)
-    browsers = {name: _prepare(subjects[name], scenario) for name in names}
+    browsers = {name: prepare(subjects[name], scenario) for name in names}
     samples = {name: CpuSamples() for name in names}
     for round_ in range(warmup + iterations):
         shift = round_ % len(names)
@@ -320,7 +325,7 @@ class ReadBlocks:
         self.counter = counter
         self.chunk = chunk
         self.browsers = {
-            name: _prepare(subject, BY_NAME["read"])
+            name: prepare(subject, BY_NAME["read"])
             for name, subject in subjects.items()
         }
 
