@@ -17,7 +17,7 @@ import logging
 import time
 import typing as t
 
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import BotoCoreError, ClientError, WaiterError
 
 from .exceptions import SessionBackendError, error_code
 
@@ -289,10 +289,21 @@ def wait_until_active(
             TableName=store.table,
             WaiterConfig={"Delay": delay, "MaxAttempts": max_attempts},
         )
-    except BotoCoreError as exc:
+    except WaiterError as exc:
+        error = (exc.last_response or {}).get("Error")
+        if error:  # DescribeTable itself failed (denied, throttled...)
+            code, message = error.get("Code", ""), error.get("Message", "")
+            raise SessionBackendError(
+                f"DynamoDB DescribeTable failed: {code}: {message}",
+                operation="DescribeTable",
+            ) from exc
         raise SessionBackendError(
             f"table {store.table!r} did not become ACTIVE: {exc}",
             operation="DescribeTable",
+        ) from exc
+    except BotoCoreError as exc:
+        raise SessionBackendError(
+            f"DynamoDB DescribeTable failed: {exc}", operation="DescribeTable"
         ) from exc
 
 
