@@ -44,11 +44,15 @@ CREATE_ATTEMPTS = 3
 class _AppState:
     """What an interface resolved for one app: options, store, cookie signer."""
 
-    def __init__(self, settings: Settings, store: SessionStore) -> None:
-        self.settings = settings
+    def __init__(self, store: SessionStore) -> None:
         self.store = store
         self.signer: Signer | None = None
         self.signer_keys: tuple[t.Any, ...] = ()
+
+    @property
+    def settings(self) -> Settings:
+        """The options in force: the store's."""
+        return self.store.settings
 
 
 class DynamoDBSessionInterface(SessionInterface):
@@ -125,7 +129,7 @@ class DynamoDBSessionInterface(SessionInterface):
                 state = self._states.get(app)
                 if state is None:
                     store = SessionStore(resolve(self._options, app.config))
-                    state = _AppState(store.settings, store)
+                    state = _AppState(store)
                     self._states[app] = state
                     # The store and its connections live as long as the app.
                     weakref.finalize(app, store.close)
