@@ -5,23 +5,39 @@ the response with :class:`httptools.HttpResponseParser` (``Content-Length``
 and chunked bodies alike), which costs a fraction of :mod:`http.client` or
 urllib3, both of which parse headers through the :mod:`email` package.
 
+One request gets one response, read exactly to its framing:
+
+- interim ``1xx`` answers (``100 Continue`` sent unprompted by a proxy or an
+  emulator) are skipped; the final answer is the one returned;
+- a socket is given back to the pool only after a complete, framed answer
+  that left no byte behind: bytes beyond the response, an answer delimited by
+  the end of the connection, an unparsable answer or one not read to its end
+  close the socket, so a later call can never read an earlier call's answer;
+- the client bounds what it reads: at most :data:`MAX_HEAD_BYTES` and
+  :data:`MAX_HEADERS` for the head (interim answers included), at most
+  :data:`MAX_BODY_BYTES` of body, and a deadline for the whole exchange
+  (connect, send and every read together): ``connect_timeout +
+  read_timeout``, so a server that dribbles its answer byte by byte cannot
+  hold a request longer than that.
+
 Sockets are kept in a small pool that is safe to share between threads (and
 forgotten by a forked child, such as a gunicorn worker forked after a call): a
 request takes an idle socket (or opens one), and gives it back afterwards
 unless the server said ``Connection: close``. At most ``max_connections``
 idle sockets are kept. Before an idle socket is reused it is checked for
-readability: a socket the server closed meanwhile reads as end-of-file and is
-replaced. If a reused socket still fails before the first byte of the answer
-(the server closed it in the same instant), the request is sent once more on
-a new socket, as the request cannot have been processed.
+readability: a socket the server closed meanwhile (or that holds unexpected
+bytes) reads as ready and is replaced before anything is written. The pool
+never sends a request twice: a request that fails once written is the
+caller's to retry, under its retry rules.
 
 Failures are raised as the botocore exceptions its own HTTP layer raises for
 them, so that retry policies and callers see no difference:
 :class:`~botocore.exceptions.EndpointConnectionError` (refused, unresolvable),
 :class:`~botocore.exceptions.ConnectTimeoutError`,
-:class:`~botocore.exceptions.ReadTimeoutError`,
-:class:`~botocore.exceptions.ConnectionClosedError` (reset, closed or
-malformed answer) and :class:`~botocore.exceptions.SSLError`.
+:class:`~botocore.exceptions.ReadTimeoutError` (also when the deadline
+passes), :class:`~botocore.exceptions.ConnectionClosedError` (reset, closed or
+malformed answer), :class:`~botocore.exceptions.HTTPClientError` (an answer
+past the limits) and :class:`~botocore.exceptions.SSLError`.
 """
 
 from __future__ import annotations
@@ -31,6 +47,7 @@ import os
 import select
 import socket
 import ssl
+import time
 import typing as t
 import weakref
 from urllib.parse import urlsplit
@@ -40,12 +57,22 @@ from botocore.exceptions import (
     ConnectionClosedError,
     ConnectTimeoutError,
     EndpointConnectionError,
+    HTTPClientError,
     ReadTimeoutError,
     SSLError,
 )
 
 #: A socket option as botocore keeps them: ``(level, option, value)``.
 SocketOption = tuple[int, int, int]
+
+#: The most bytes of response head read (status lines and headers of the
+#: final answer and of any interim ones before it).
+MAX_HEAD_BYTES = 64 * 1024
+#: The most header fields of a response (interim answers' included).
+MAX_HEADERS = 100
+#: The most body bytes of a response: an answer about one item (at most
+#: 400 KB, base64-encoded in JSON) is well under this.
+MAX_BODY_BYTES = 1024 * 1024
 
 _NODELAY: SocketOption = (socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 _RECV_SIZE = 65536
@@ -65,8 +92,12 @@ class Response:
         self.content = content
 
 
-class _Stale(Exception):
-    """A reused socket failed before any byte of the answer arrived."""
+class _Beyond(Exception):
+    """Bytes followed the complete response."""
+
+
+class _Limit(Exception):
+    """The response passed one of the client's limits."""
 
 
 class Connection:
@@ -74,19 +105,24 @@ class Connection:
 
     :param sock: a connected (and, for HTTPS, wrapped) socket.
     :param url: the endpoint's URL, for error messages.
+    :param read_timeout: seconds to wait for each piece of the response.
     """
 
-    def __init__(self, sock: socket.socket, url: str) -> None:
+    def __init__(
+        self, sock: socket.socket, url: str, read_timeout: float | None = None
+    ) -> None:
         self.sock = sock
         self.url = url
-        #: Whether the socket carried a complete exchange already.
-        self.reused = False
+        self.read_timeout = read_timeout
         self._parser = httptools.HttpResponseParser(self)
         self._raw_headers: list[tuple[bytes, bytes]] = []
         self._body: list[bytes] = []
+        self._body_size = 0
+        self._header_count = 0
         self._complete = False
         self._headers_complete = False
         self._keep_alive = False
+        self._beyond = False
         if hasattr(select, "poll"):
             self._poll: t.Any = select.poll()
             self._poll.register(sock, select.POLLIN)
@@ -95,16 +131,32 @@ class Connection:
 
     # httptools callbacks
 
+    def on_message_begin(self) -> None:
+        if self._complete:  # a second answer in the same read: stop there
+            raise _Beyond
+
     def on_header(self, name: bytes, value: bytes) -> None:
+        self._header_count += 1
+        if self._header_count > MAX_HEADERS:
+            raise _Limit(f"the response has more than {MAX_HEADERS} header fields")
         self._raw_headers.append((name, value))
 
     def on_headers_complete(self) -> None:
         self._headers_complete = True
 
     def on_body(self, body: bytes) -> None:
+        self._body_size += len(body)
+        if self._body_size > MAX_BODY_BYTES:
+            raise _Limit(f"the response body passes {MAX_BODY_BYTES} bytes")
         self._body.append(body)
 
     def on_message_complete(self) -> None:
+        status = self._parser.get_status_code()
+        if 100 <= status < 200 and status != 101:
+            # An interim answer: the final one follows on the same socket.
+            self._raw_headers = []
+            self._headers_complete = False
+            return
         # The parser forgets the message's keep-alive state once it returns.
         self._keep_alive = self._parser.should_keep_alive()
         self._complete = True
@@ -112,7 +164,8 @@ class Connection:
     # the exchange
 
     def dropped(self) -> bool:
-        """Whether an idle socket became readable: closed by the server."""
+        """Whether an idle socket became readable: closed by the server, or
+        holding bytes nobody asked for. Either way it must not be reused."""
         if isinstance(self.sock, ssl.SSLSocket) and self.sock.pending():
             return True
         if self._poll is not None:
@@ -120,48 +173,78 @@ class Connection:
         readable, _, _ = select.select([self.sock], [], [], 0)  # pragma: no cover
         return bool(readable)  # pragma: no cover
 
-    def exchange(self, request: bytes) -> tuple[Response, bool]:
-        """Send a request and read its response.
+    def exchange(self, request: bytes, deadline: float | None) -> tuple[Response, bool]:
+        """Send a request and read its response, by ``deadline`` at the latest.
 
+        :param deadline: :func:`time.monotonic` time by which the whole
+            response must be read, or ``None``.
         :return: the response, and whether the socket may be reused.
-        :raises _Stale: a reused socket failed before the first answer byte.
         """
         self._raw_headers = []
         self._body = []
+        self._body_size = self._header_count = 0
         self._complete = self._headers_complete = self._keep_alive = False
-        received = False
+        self._beyond = False
+        head_bytes = 0
         try:
+            self._settimeout(deadline)
             self.sock.sendall(request)
             while not self._complete:
+                self._settimeout(deadline)
                 data = self.sock.recv(_RECV_SIZE)
                 if not data:
                     if self._ends_at_close():
+                        # Delimited by the end of the connection: complete,
+                        # and the socket is done.
+                        self._keep_alive = False
                         break
                     raise ConnectionResetError("the server closed the connection")
-                received = True
-                self._parser.feed_data(data)
+                if not self._headers_complete:
+                    head_bytes += len(data)
+                self._feed(data)
+                if not self._headers_complete and head_bytes > MAX_HEAD_BYTES:
+                    raise _Limit(f"the response head passes {MAX_HEAD_BYTES} bytes")
         except TimeoutError as exc:
             raise ReadTimeoutError(endpoint_url=self.url, error=exc) from exc
+        except _Limit as exc:
+            raise HTTPClientError(endpoint_url=self.url, error=exc) from exc
         except (OSError, httptools.HttpParserError) as exc:
-            if self.reused and not received and isinstance(exc, OSError):
-                raise _Stale from exc
             raise ConnectionClosedError(endpoint_url=self.url, error=exc) from exc
         status = self._parser.get_status_code()
         body = b"".join(self._body) if len(self._body) != 1 else self._body[0]
-        self.reused = True
-        return Response(status, self._headers(), body), self._keep_alive
+        keep_alive = self._keep_alive and not self._beyond
+        return Response(status, self._headers(), body), keep_alive
+
+    def _feed(self, data: bytes) -> None:
+        try:
+            self._parser.feed_data(data)
+        except httptools.HttpParserError as exc:
+            if self._complete:  # bytes beyond the response: it stands alone
+                self._beyond = True
+                return
+            if isinstance(exc.__context__, _Limit):
+                raise exc.__context__ from None
+            raise
+
+    def _settimeout(self, deadline: float | None) -> None:
+        timeout = self.read_timeout
+        if deadline is not None:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError("the call's deadline passed")
+            timeout = left if timeout is None else min(timeout, left)
+        self.sock.settimeout(timeout)
 
     def _headers(self) -> dict[str, str]:
-        raw = self._raw_headers
-        headers = {
-            name.decode("latin-1").lower(): value.decode("latin-1")
-            for name, value in raw
-        }
-        if len(headers) < len(raw):  # a repeated header: join its values
-            headers = {}
-            for name, value in raw:
-                key, text = name.decode("latin-1").lower(), value.decode("latin-1")
-                headers[key] = f"{headers[key]}, {text}" if key in headers else text
+        headers: dict[str, str] = {}
+        repeated: dict[str, list[str]] = {}
+        for name, value in self._raw_headers:
+            key, text = name.decode("latin-1").lower(), value.decode("latin-1")
+            if key in headers:
+                repeated.setdefault(key, [headers[key]]).append(text)
+            headers[key] = text
+        for key, values in repeated.items():  # a repeated header: join its values
+            headers[key] = ", ".join(values)
         return headers
 
     def _ends_at_close(self) -> bool:
@@ -189,6 +272,9 @@ class ConnectionPool:
     :param endpoint_url: ``http(s)://host[:port]``; requests go to its host.
     :param connect_timeout: seconds to connect (TLS handshake included).
     :param read_timeout: seconds to wait for each piece of the response.
+        With both timeouts set, a request also ends by its deadline:
+        ``connect_timeout + read_timeout`` after it started, however slowly
+        the server answers.
     :param max_connections: idle connections kept for reuse.
     :param ssl_context: the TLS settings for an ``https`` endpoint.
     :param socket_options: set on every new socket; ``TCP_NODELAY`` always is.
@@ -205,18 +291,23 @@ class ConnectionPool:
         socket_options: t.Iterable[SocketOption] = (),
     ) -> None:
         parts = urlsplit(endpoint_url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
+        scheme = parts.scheme.lower()
+        if scheme not in ("http", "https") or not parts.hostname:
             raise ValueError(f"not an http(s) endpoint URL: {endpoint_url!r}")
         #: The URL named in errors: the endpoint with path ``/``.
-        self.url = f"{parts.scheme}://{parts.netloc}/"
+        self.url = f"{scheme}://{parts.netloc}/"
         self.host = parts.hostname
-        self.port = parts.port or (443 if parts.scheme == "https" else 80)
+        self.port = parts.port or (443 if scheme == "https" else 80)
         self.connect_timeout = connect_timeout
         self.read_timeout = read_timeout
+        #: Seconds one request may take in all, or ``None`` for no bound.
+        self.deadline: float | None = None
+        if connect_timeout is not None and read_timeout is not None:
+            self.deadline = connect_timeout + read_timeout
         self.max_connections = max_connections
-        if parts.scheme == "https" and ssl_context is None:
+        if scheme == "https" and ssl_context is None:
             ssl_context = ssl.create_default_context()
-        self.ssl_context = ssl_context if parts.scheme == "https" else None
+        self.ssl_context = ssl_context if scheme == "https" else None
         options = list(socket_options)
         if _NODELAY not in options:
             options.append(_NODELAY)
@@ -227,24 +318,16 @@ class ConnectionPool:
         _pools.add(self)
 
     def request(self, data: bytes) -> Response:
-        """Send the bytes of one request and return its response."""
+        """Send the bytes of one request, once, and return its response."""
+        deadline = None if self.deadline is None else time.monotonic() + self.deadline
         connection = self._idle_connection()
-        if connection is not None:
-            try:
-                response, keep_alive = connection.exchange(data)
-            except _Stale:
-                connection.close()
-                connection = None
-            except BaseException:
-                connection.close()
-                raise
         if connection is None:
-            connection = self.connect()
-            try:
-                response, keep_alive = connection.exchange(data)
-            except BaseException:
-                connection.close()
-                raise
+            connection = self.connect(deadline)
+        try:
+            response, keep_alive = connection.exchange(data, deadline)
+        except BaseException:
+            connection.close()
+            raise
         if keep_alive and len(self._idle) < self.max_connections:
             self._idle.append(connection)
         else:
@@ -261,12 +344,18 @@ class ConnectionPool:
                 return connection
             connection.close()
 
-    def connect(self) -> Connection:
-        """Open a new connection (not pooled until a request gives it back)."""
+    def connect(self, deadline: float | None = None) -> Connection:
+        """Open a new connection (not pooled until a request gives it back).
+
+        :param deadline: :func:`time.monotonic` time to give up at, if sooner
+            than the connect timeout.
+        """
+        timeout = self.connect_timeout
+        if deadline is not None:
+            left = max(deadline - time.monotonic(), 0.001)
+            timeout = left if timeout is None else min(timeout, left)
         try:
-            sock = socket.create_connection(
-                (self.host, self.port), timeout=self.connect_timeout
-            )
+            sock = socket.create_connection((self.host, self.port), timeout=timeout)
         except TimeoutError as exc:
             raise ConnectTimeoutError(endpoint_url=self.url, error=exc) from exc
         except OSError as exc:
@@ -281,7 +370,7 @@ class ConnectionPool:
             sock.close()
             raise
         self.connects += 1
-        return Connection(sock, self.url)
+        return Connection(sock, self.url, self.read_timeout)
 
     def _wrap(self, sock: socket.socket) -> ssl.SSLSocket:
         assert self.ssl_context is not None

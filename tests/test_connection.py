@@ -18,6 +18,7 @@ from botocore.exceptions import (
     ConnectionClosedError,
     ConnectTimeoutError,
     EndpointConnectionError,
+    HTTPClientError,
     ReadTimeoutError,
     SSLError,
 )
@@ -281,7 +282,10 @@ def test_an_idle_socket_the_server_closed_is_replaced() -> None:
         assert len(server.requests) == 2  # no request was lost or resent
 
 
-def test_a_reused_socket_failing_before_the_answer_is_retried_once() -> None:
+def test_a_reused_socket_failing_before_the_answer_is_not_resent() -> None:
+    """The server may have acted on a request before it dropped the socket:
+    the pool never sends it again on its own (retrying is the caller's)."""
+
     def answer_once_then_drop(sock: socket.socket, requests: Requests) -> None:
         requests.next()
         sock.sendall(ok(b"{}"))
@@ -290,9 +294,66 @@ def test_a_reused_socket_failing_before_the_answer_is_retried_once() -> None:
     with ScriptedServer(answer_once_then_drop, answer_all(ok(b"[]"))) as server:
         pool = pool_for(server)
         assert pool.request(REQUEST).content == b"{}"
+        with pytest.raises(ConnectionClosedError):
+            pool.request(REQUEST)
+        assert server.requests == [REQUEST] * 2
         assert pool.request(REQUEST).content == b"[]"
         assert pool.connects == 2
-        assert server.requests == [REQUEST] * 3
+
+
+def test_interim_answers_are_skipped() -> None:
+    """An unprompted ``100 Continue`` is not the answer: the final one is, and
+    the next request on the socket gets its own answer, not this one's."""
+    answers = iter([b'{"n":1}', b'{"n":2}'])
+
+    def continue_first(sock: socket.socket, requests: Requests) -> None:
+        while requests.next() is not None:
+            sock.sendall(b"HTTP/1.1 100 Continue\r\n\r\n")
+            time.sleep(0.01)
+            sock.sendall(b"HTTP/1.1 102 Processing\r\nX-Interim: 1\r\n\r\n")
+            sock.sendall(ok(next(answers)))
+
+    with ScriptedServer(continue_first) as server:
+        pool = pool_for(server)
+        first = pool.request(REQUEST)
+        assert (first.status_code, first.content) == (200, b'{"n":1}')
+        assert "x-interim" not in first.headers
+        assert pool.request(REQUEST).content == b'{"n":2}'
+        assert pool.connects == 1
+
+
+def test_bytes_beyond_the_answer_close_the_socket() -> None:
+    """Bytes after a complete answer are never parsed into it nor left for
+    the next request: the answer stands, the socket is closed."""
+    stray = ok(b'{"stray":true}')
+
+    def answer_twice(sock: socket.socket, requests: Requests) -> None:
+        while requests.next() is not None:
+            sock.sendall(ok(b'{"n":1}') + stray)
+
+    with ScriptedServer(answer_twice) as server:
+        pool = pool_for(server)
+        for _ in range(2):
+            answer = pool.request(REQUEST)
+            assert answer.content == b'{"n":1}'
+            assert answer.headers["content-length"] == "7"
+        assert pool.connects == 2
+
+
+def test_bytes_arriving_after_the_answer_keep_the_socket_out_of_use() -> None:
+    def late_stray_bytes(sock: socket.socket, requests: Requests) -> None:
+        requests.next()
+        sock.sendall(ok(b'{"n":1}'))
+        time.sleep(0.05)
+        sock.sendall(ok(b'{"stray":true}'))
+        requests.next()
+
+    with ScriptedServer(late_stray_bytes, answer_all(ok(b'{"n":2}'))) as server:
+        pool = pool_for(server)
+        assert pool.request(REQUEST).content == b'{"n":1}'
+        time.sleep(0.2)
+        assert pool.request(REQUEST).content == b'{"n":2}'
+        assert pool.connects == 2
 
 
 def test_a_new_socket_closed_without_answer_fails() -> None:
@@ -338,6 +399,81 @@ def test_read_timeout() -> None:
         with pytest.raises(ReadTimeoutError, match="Read timeout"):
             pool.request(REQUEST)
         assert time.monotonic() - started < 0.9
+
+
+def dribble(response: bytes, pause: float) -> Handler:
+    """Answer every request one byte at a time, ``pause`` seconds apart."""
+
+    def handler(sock: socket.socket, requests: Requests) -> None:
+        while requests.next() is not None:
+            for byte in response:
+                sock.sendall(bytes([byte]))
+                time.sleep(pause)
+
+    return handler
+
+
+def test_a_dribbling_server_is_cut_off_at_the_deadline() -> None:
+    """Each byte comes well within the read timeout, yet the whole answer
+    must arrive within connect + read timeout."""
+    with ScriptedServer(dribble(ok(b"{}" * 50), 0.05)) as server:
+        pool = pool_for(server, connect_timeout=0.3, read_timeout=0.3)
+        started = time.monotonic()
+        with pytest.raises(ReadTimeoutError):
+            pool.request(REQUEST)
+        assert time.monotonic() - started < 1.5  # the answer would take 7 s
+        assert pool.request  # the pool stays usable
+
+
+def test_no_deadline_without_timeouts() -> None:
+    with ScriptedServer(dribble(ok(b"{}"), 0.001)) as server:
+        pool = pool_for(server, connect_timeout=None, read_timeout=None)
+        assert pool.deadline is None
+        assert pool.request(REQUEST).content == b"{}"
+
+
+@pytest.mark.parametrize(
+    ("answer", "message"),
+    [
+        pytest.param(
+            ok(b"{}", *(f"X-Many: {n}" for n in range(150))),
+            "more than 100 header fields",
+            id="header-count",
+        ),
+        pytest.param(
+            b"HTTP/1.1 200 OK\r\nX-Big: " + b"a" * 3_000_000 + b"\r\n\r\n",
+            "head passes",
+            id="head-bytes",
+        ),
+        pytest.param(
+            b"HTTP/1.1 100 Continue\r\n\r\n" * 40_000 + ok(b"{}"),
+            "head passes",
+            id="endless-interim-answers",
+        ),
+        pytest.param(ok(b"x" * (1024 * 1024 + 1)), "body passes", id="body-bytes"),
+        pytest.param(
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+            + b"%x\r\n%s\r\n" % (600_000, b"y" * 600_000) * 2
+            + b"0\r\n\r\n",
+            "body passes",
+            id="chunked-body-bytes",
+        ),
+    ],
+)
+def test_answers_past_the_limits_are_refused(answer: bytes, message: str) -> None:
+    with ScriptedServer(answer_all(answer)) as server:
+        pool = pool_for(server)
+        started = time.process_time()
+        with pytest.raises(HTTPClientError, match=message):
+            pool.request(REQUEST)
+        assert time.process_time() - started < 1  # refused, not digested
+
+
+def test_many_repeated_headers_within_the_limit_are_joined() -> None:
+    fields = [f"X-Seen: {n}" for n in range(90)]
+    with ScriptedServer(answer_all(ok(b"{}", *fields))) as server:
+        answer = pool_for(server).request(REQUEST)
+    assert answer.headers["x-seen"] == ", ".join(str(n) for n in range(90))
 
 
 def test_connect_timeout() -> None:
@@ -442,6 +578,14 @@ def test_https_has_default_tls_settings() -> None:
         ConnectionPool("http://localhost:1", ssl_context=pool.ssl_context).ssl_context
         is None
     )
+
+
+def test_schemes_are_compared_case_insensitively() -> None:
+    context = ssl.create_default_context()
+    pool = ConnectionPool("HTTPS://localhost:1", ssl_context=context)
+    assert pool.ssl_context is context
+    assert pool.url == "https://localhost:1/"
+    assert ConnectionPool("Http://localhost").port == 80
 
 
 def test_rejects_other_schemes() -> None:
