@@ -15,8 +15,8 @@ import typing as t
 import weakref
 from datetime import datetime, timezone
 
-from flask import current_app, has_app_context
-from flask.globals import _cv_request
+from flask import current_app, has_app_context, has_request_context
+from flask import request as current_request
 from flask.sessions import SessionInterface
 from flask.signals import got_request_exception
 from itsdangerous import BadSignature, Signer
@@ -39,6 +39,9 @@ COOKIE_PATTERN = re.compile(rf"({SID_PATTERN.pattern})(?:\.([1-9][0-9]{{0,15}}))
 #: How many fresh ids a new session tries if its id is taken (never, in
 #: practice: ids have 256 random bits).
 CREATE_ATTEMPTS = 3
+#: The WSGI environ key under which :meth:`DynamoDBSessionInterface.open_session`
+#: leaves the session it opened, for the end of a failed request.
+ENVIRON_KEY = "flask_dynamodb_session.session"
 
 
 class _AppState:
@@ -133,6 +136,9 @@ class DynamoDBSessionInterface(SessionInterface):
                     self._states[app] = state
                     # The store and its connections live as long as the app.
                     weakref.finalize(app, store.close)
+                    # blinker holds the sender weakly and drops the connection
+                    # when the app is collected; the receiver holds no app.
+                    got_request_exception.connect(_block_save_on_error, app, weak=False)
         return state
 
     def get_signer(self, app: Flask) -> Signer:
@@ -196,7 +202,9 @@ class DynamoDBSessionInterface(SessionInterface):
         loader = state.store.load
         if version:
             loader = functools.partial(loader, min_version=version)
-        return self.session_class(sid, loader)
+        session = self.session_class(sid, loader)
+        request.environ[ENVIRON_KEY] = session
+        return session
 
     def save_session(self, app: Flask, session: t.Any, response: Response) -> None:
         """Store what changed and set or delete the cookie.
@@ -404,13 +412,15 @@ def _replace_with_error(response: Response, error: SessionBackendError) -> None:
 def _block_save_on_error(
     sender: object, exception: BaseException, **extra: t.Any
 ) -> None:
-    """A request that ended in an unhandled exception saves nothing."""
-    ctx = _cv_request.get(None)
-    # Flask 3.1.3 keeps the session in ``_session``, earlier versions in ``session``.
-    state = vars(ctx) if ctx is not None else {}
-    session = state.get("_session", state.get("session"))
+    """A request that ended in an unhandled exception saves nothing.
+
+    Connected to ``got_request_exception`` for each app an interface serves.
+    Only the session :meth:`DynamoDBSessionInterface.open_session` opened for
+    this request is blocked: a null session, or one another session interface
+    opened, is left alone.
+    """
+    if not has_request_context():
+        return
+    session = current_request.environ.get(ENVIRON_KEY)
     if isinstance(session, ServerSideSession):
         session.block_save()
-
-
-got_request_exception.connect(_block_save_on_error, weak=False)

@@ -18,7 +18,7 @@ import json
 import typing as t
 import zlib
 
-from flask.json.provider import _default
+from flask.json.provider import DefaultJSONProvider
 from flask.json.tag import TaggedJSONSerializer
 
 from .exceptions import SessionTooLarge
@@ -43,7 +43,10 @@ MAX_DEPTH = 100
 
 _tagger = TaggedJSONSerializer()
 _encoder = json.JSONEncoder(
-    ensure_ascii=False, separators=(",", ":"), default=_default, check_circular=False
+    ensure_ascii=False,
+    separators=(",", ":"),
+    default=DefaultJSONProvider.default,
+    check_circular=False,
 )
 #: Stored as they are: Flask's tagger leaves these exact types untouched.
 _UNTAGGED = frozenset({str, int, float, bool, type(None)})
