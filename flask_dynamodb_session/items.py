@@ -21,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import random
+import secrets
 import threading
 import time
 import typing as t
@@ -35,9 +36,19 @@ from .exceptions import (
     SessionBackendError,
     error_code,
 )
-from .records import MAX_VERSION, Item, Layout, Record, check_size, merge, seconds
+from .records import (
+    MAX_VERSION,
+    WRITE_ID_SIZE,
+    Item,
+    Layout,
+    Record,
+    check_size,
+    merge,
+    seconds,
+    write_id_of,
+)
 from .signals import dynamodb_called
-from .transport import LeanClient, lean_client_for
+from .transport import LeanClient, lean_client_for, refuse_corrupt_answers
 
 if t.TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -120,6 +131,7 @@ class ItemStore:
             lean = lean_client_for(source)
             if lean is not None:
                 return lean
+        refuse_corrupt_answers(source)
         return source
 
     @property
@@ -170,8 +182,9 @@ class ItemStore:
         payload = serialization.encode(data)
         now = int(time.time())
         expires_at = self.layout.expires_at(now, lifetime, now)
+        write_id = new_write_id()
         item = self.layout.new_item(
-            key, payload, self.layout.uid(data), now, expires_at
+            key, payload, self.layout.uid(data), now, expires_at, write_id
         )
         try:
             self._call(
@@ -180,11 +193,10 @@ class ItemStore:
                 TableName=self.table,
                 Item=item,
                 ConditionExpression="attribute_not_exists(id)",
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
         except ClientError as exc:
-            if error_code(exc) == "ConditionalCheckFailedException":
-                return False
-            raise
+            return self._conflict(key, exc, write_id) is None
         return True
 
     def save(
@@ -246,12 +258,13 @@ class ItemStore:
     ) -> int | None:
         """Retire ``old_sid`` in favour of ``new_sid``, already created with ``data``.
 
-        The old item is deleted only if it is still at ``version``: one
-        DeleteItem. If another request changed it meanwhile, that change is
+        The old item is retired (:meth:`.records.Layout.retirement`) only if
+        it is still at ``version``: one UpdateItem. If another request changed
+        it meanwhile, that change is
         merged into the new item (this request's ``changed`` and ``removed``
-        keys applied over it, as :meth:`save` does) and the delete retried. If
-        the old item is gone (logged out meanwhile), the new one is deleted
-        too, so a logout is never undone.
+        keys applied over it, as :meth:`save` does) and the retirement
+        retried. If the old item is gone (logged out meanwhile), the new one
+        is deleted too, so a logout is never undone.
 
         :return: the version of the new item, or ``None`` if the session was
             logged out meanwhile.
@@ -261,7 +274,7 @@ class ItemStore:
         new_version = 1
         created_at = int(time.time())
         for attempt in range(MAX_SAVE_ATTEMPTS):
-            current = self._conditional_delete(old_key, version)
+            current = self._retire(old_key, version)
             if current is None:
                 return new_version
             if current is _GONE:
@@ -283,7 +296,7 @@ class ItemStore:
         else:
             raise SessionBackendError(
                 "the session was changed by too many concurrent requests",
-                operation="DeleteItem",
+                operation="UpdateItem",
             )
         self._delete_key(new_key)
         return None
@@ -292,9 +305,11 @@ class ItemStore:
         """Push an existing session's expiry: one UpdateItem.
 
         Only ``expires`` and ``written`` change (so the user index is not
-        written).
+        written). Repeating it changes nothing more, so a retried touch needs
+        no ``write_id``.
 
-        :return: ``False`` if the session no longer exists.
+        :return: ``False`` if the session no longer exists (or moved to a new
+            id).
         """
         now = int(time.time())
         expires_at = self.layout.expires_at(now, lifetime, created_at)
@@ -305,8 +320,12 @@ class ItemStore:
                 TableName=self.table,
                 Key={"id": {"S": self.key(sid)}},
                 UpdateExpression="SET #e = :e, #w = :w",
-                ConditionExpression="attribute_exists(id)",
-                ExpressionAttributeNames={"#e": "expires", "#w": "written"},
+                ConditionExpression="attribute_exists(#d)",
+                ExpressionAttributeNames={
+                    "#e": "expires",
+                    "#w": "written",
+                    "#d": "data",
+                },
                 ExpressionAttributeValues={
                     ":e": {"N": str(expires_at)},
                     ":w": {"N": str(now)},
@@ -407,7 +426,8 @@ class ItemStore:
         uid = self.layout.uid(data)
         expires_at = self.layout.expires_at(now, lifetime, created_at)
         check_size(key, payload, expires_at, now, created_at, version + 1, uid=uid)
-        update = self.layout.update(payload, uid, now, expires_at)
+        write_id = new_write_id()
+        update = self.layout.update(payload, uid, now, expires_at, write_id=write_id)
         update.values[":v"] = {"N": str(version)}
         try:
             self._call(
@@ -422,38 +442,51 @@ class ItemStore:
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
         except ClientError as exc:
-            return self._conflict(key, exc)
+            return self._conflict(key, exc, write_id)
         return None
 
-    def _conditional_delete(self, key: str, version: int) -> Record | object | None:
-        """Delete an item still at ``version``.
+    def _retire(self, key: str, version: int) -> Record | object | None:
+        """Retire an item still at ``version``: its session moved to a new id.
 
         :return: ``None`` on success, else what is stored now.
         """
+        write_id = new_write_id()
+        update = self.layout.retirement(int(time.time()), write_id)
+        update.values[":v"] = {"N": str(version)}
         try:
             self._call(
-                "DeleteItem",
-                self.item_client.delete_item,
+                "UpdateItem",
+                self.item_client.update_item,
                 TableName=self.table,
                 Key={"id": {"S": key}},
+                UpdateExpression=update.expression,
                 ConditionExpression=_AT_VERSION if version else _AT_NO_VERSION,
-                ExpressionAttributeNames={"#v": "version"},
-                ExpressionAttributeValues={":v": {"N": str(version)}},
+                ExpressionAttributeNames=update.names,
+                ExpressionAttributeValues=update.values,
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
         except ClientError as exc:
-            return self._conflict(key, exc)
+            return self._conflict(key, exc, write_id)
         return None
 
-    def _conflict(self, key: str, exc: ClientError) -> Record | object:
-        """What is stored now, after a condition failure; ``_GONE`` if nothing."""
+    def _conflict(
+        self, key: str, exc: ClientError, write_id: str
+    ) -> Record | object | None:
+        """What is stored now, after a write's condition failed.
+
+        :return: ``None`` if what is stored is the write itself (it was
+            applied, its answer lost, and its retry failed the condition),
+            ``_GONE`` if nothing usable is stored, else the stored session.
+        """
         if error_code(exc) != "ConditionalCheckFailedException":
             raise exc
         item = t.cast("Item | None", exc.response.get("Item"))
         if item is None:  # a server that does not return it: read it
-            record = self._read(key, consistent=True)
-        else:
-            record = self._record(item)
+            item = self._get_item(key, consistent=True)
+        if write_id_of(item) == write_id:
+            logger.info("a retried write had been applied already")
+            return None
+        record = None if item is None else self._record(item)
         if record is None:
             logger.info("the session was deleted meanwhile; its changes are dropped")
             return _GONE
@@ -461,6 +494,11 @@ class ItemStore:
 
     def _read(self, key: str, consistent: bool) -> Record | None:
         """One GetItem of a stored key; ``None`` if missing, expired or corrupt."""
+        item = self._get_item(key, consistent)
+        return None if item is None else self._record(item)
+
+    def _get_item(self, key: str, consistent: bool) -> Item | None:
+        """One GetItem of a stored key: the item as stored, if any."""
         response = self._call(
             "GetItem",
             self.item_client.get_item,
@@ -468,8 +506,7 @@ class ItemStore:
             Key={"id": {"S": key}},
             ConsistentRead=consistent,
         )
-        item = response.get("Item")
-        return None if item is None else self._record(item)
+        return response.get("Item")
 
     def _record(self, item: Item) -> Record | None:
         return self.layout.record(item, time.time())
@@ -569,6 +606,13 @@ class ItemStore:
 
 
 _GONE = object()
+
+
+def new_write_id() -> str:
+    """A random ``write_id``: 64 bits, as hex."""
+    return secrets.token_hex(WRITE_ID_SIZE // 2)
+
+
 #: The calls of the request path.
 ITEM_OPERATIONS = frozenset({"GetItem", "PutItem", "UpdateItem", "DeleteItem"})
 _PASSTHROUGH = frozenset({"ConditionalCheckFailedException", "ValidationException"})

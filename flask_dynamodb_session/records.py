@@ -20,6 +20,17 @@ module builds. An item has these attributes:
 ``uid`` (S)
     with the ``user_key`` option: ``key_prefix`` + the user id as text, while
     the session's data holds that key; the hash key of the ``uid-index``.
+``write_id`` (S)
+    random, new with every write of the request path: a write whose answer
+    was lost, and whose retry then fails its condition, recognises itself by
+    it instead of taking its own earlier success for another request's
+    change.
+
+An item whose session moved to a new id (``regenerate()``) is retired, not
+deleted: it keeps its ``id``, ``version`` (raised) and ``write_id`` but loses
+``data`` and ``uid``, and ``expires`` is the moment it was retired. It reads
+as missing; TTL or the expired sweep removes it. That lets the write that
+retired it recognise its own success when it has to be retried.
 """
 
 from __future__ import annotations
@@ -45,7 +56,11 @@ Values = dict[str, "AttributeValueTypeDef"]
 #: DynamoDB's item size limit, in bytes.
 MAX_ITEM_SIZE = 400 * 1024
 #: Attribute names of every item, counted in its size.
-_NAMES_SIZE = sum(map(len, ("id", "data", "expires", "written", "version", "created")))
+_NAMES_SIZE = sum(
+    map(len, ("id", "data", "expires", "written", "version", "created", "write_id"))
+)
+#: Characters of a ``write_id``.
+WRITE_ID_SIZE = 16
 #: The largest version a write that does not read it is sized for.
 MAX_VERSION = 2**53
 
@@ -99,7 +114,7 @@ def number_size(value: int) -> int:
 
 def item_size(key: str, payload: bytes, *numbers: int, uid: str | None = None) -> int:
     """Size of a session item by DynamoDB's rules: names plus values, in bytes."""
-    size = _NAMES_SIZE + len(key.encode("utf-8")) + len(payload)
+    size = _NAMES_SIZE + WRITE_ID_SIZE + len(key.encode("utf-8")) + len(payload)
     if uid is not None:
         size += len("uid") + len(uid.encode("utf-8"))
     return size + sum(number_size(number) for number in numbers)
@@ -160,7 +175,13 @@ class Layout:
         return expires_at
 
     def new_item(
-        self, key: str, payload: bytes, uid: str | None, now: int, expires_at: int
+        self,
+        key: str,
+        payload: bytes,
+        uid: str | None,
+        now: int,
+        expires_at: int,
+        write_id: str,
     ) -> dict[str, AttributeValueTypeDef]:
         """A new session's item, created ``now``, at version 1."""
         check_size(key, payload, expires_at, now, now, 1, uid=uid)
@@ -171,6 +192,7 @@ class Layout:
             "written": {"N": str(now)},
             "created": {"N": str(now)},
             "version": {"N": "1"},
+            "write_id": {"S": write_id},
         }
         if uid is not None:
             item["uid"] = {"S": uid}
@@ -184,11 +206,13 @@ class Layout:
         expires_at: int,
         *,
         keep_created: bool = False,
+        write_id: str | None = None,
     ) -> Update:
         """The update that writes a session's data and raises its version.
 
         :param keep_created: set ``created`` to ``now`` if the item has none
             (a write that replaces whatever is stored).
+        :param write_id: the ``write_id`` of a conditional write.
         """
         names = {"#d": "data", "#e": "expires", "#w": "written", "#v": "version"}
         values: Values = {
@@ -198,6 +222,10 @@ class Layout:
             ":one": _ONE,
         }
         sets = ["#d = :d", "#e = :e", "#w = :w"]
+        if write_id is not None:
+            names["#i"] = "write_id"
+            values[":i"] = {"S": write_id}
+            sets.append("#i = :i")
         if keep_created:
             names["#c"] = "created"
             sets.append("#c = if_not_exists(#c, :w)")
@@ -212,8 +240,34 @@ class Layout:
         expression = f"SET {', '.join(sets)}{removes} ADD #v :one"
         return Update(expression, names, values)
 
+    def retirement(self, now: int, write_id: str) -> Update:
+        """The update that retires an item whose session moved to a new id.
+
+        It raises the version (so that a request still holding the old id
+        can no longer write), drops the data and the ``uid``, and marks the
+        item expired ``now``.
+        """
+        names = {
+            "#d": "data",
+            "#e": "expires",
+            "#w": "written",
+            "#v": "version",
+            "#i": "write_id",
+        }
+        values: Values = {":w": {"N": str(now)}, ":i": {"S": write_id}, ":one": _ONE}
+        removes = "#d"
+        if self.user_key is not None:
+            names["#u"] = "uid"
+            removes = "#d, #u"
+        expression = f"SET #e = :w, #w = :w, #i = :i REMOVE {removes} ADD #v :one"
+        return Update(expression, names, values)
+
     def record(self, item: Item, now: float) -> Record | None:
-        """The session an item holds; ``None`` if expired, too old or corrupt."""
+        """The session an item holds; ``None`` if expired, retired, too old or
+        corrupt."""
+        if "data" not in item and "write_id" in item:
+            logger.debug("the session moved to a new id")
+            return None
         try:
             expires_at = int(item["expires"]["N"])
             version = int(item.get("version", {"N": "0"})["N"])
@@ -240,6 +294,14 @@ class Layout:
             )
             return None
         return Record(data, version, expires_at, written_at, payload, created_at)
+
+
+def write_id_of(item: Item | None) -> str | None:
+    """The ``write_id`` of a stored item, if any."""
+    if item is None:
+        return None
+    value = item.get("write_id")
+    return None if value is None else value.get("S")
 
 
 def check_size(key: str, payload: bytes, *numbers: int, uid: str | None = None) -> None:

@@ -30,7 +30,12 @@ import time
 import typing as t
 import zlib
 
-from botocore.exceptions import ConnectionError, HTTPClientError, NoCredentialsError
+from botocore.exceptions import (
+    ChecksumError,
+    ConnectionError,
+    HTTPClientError,
+    NoCredentialsError,
+)
 from botocore.parsers import create_parser
 
 from .boto3_settings import LeanSettings, resolve
@@ -85,7 +90,8 @@ class LeanClient:
             target = f"{prefix}.{name}"
             head = (
                 f"POST / HTTP/1.1\r\nHost: {host}\r\n"
-                f"X-Amz-Target: {target}\r\nContent-Type: {CONTENT_TYPE}\r\n{agent}"
+                f"X-Amz-Target: {target}\r\nContent-Type: {CONTENT_TYPE}\r\n"
+                f"Accept-Encoding: identity\r\n{agent}"
             )
             output = model.output_shape
             members = frozenset(() if output is None else output.members)
@@ -149,8 +155,9 @@ class LeanClient:
                 # as in botocore: it won't retry a success, but notes in it
                 # that the attempts ran out.
                 if parsed is None:
-                    parsed = self._parse(response, model)
-                outcome = (response, parsed)
+                    outcome, caught = self._parse_any(response, model)
+                else:
+                    outcome = (response, parsed)
             if context is _NO_CONTEXT:
                 context = {}
             if not self._retry(model, attempts, outcome, caught, context):
@@ -161,6 +168,9 @@ class LeanClient:
             raise caught
         response, parsed = outcome
         self._done(parsed, response, attempts, context)
+        if response.status_code < 300 and not _crc32_ok(response):
+            # Every attempt's answer was corrupt: never a success.
+            raise _checksum_error(response, attempts)
         if response.status_code >= 300:
             code = parsed.get("Error", {}).get("Code")
             raise self.settings.exceptions.from_code(code)(parsed, operation)
@@ -216,6 +226,22 @@ class LeanClient:
             after_call(context=context, http_response=response)
         return parsed
 
+    def _parse_any(
+        self, response: Response, model: OperationModel
+    ) -> tuple[tuple[Response, dict[str, t.Any]] | None, Exception | None]:
+        """An answer parsed (the slow path), or the error it is: an answer
+        that is encoded (compressed) or cannot be parsed is a failed attempt,
+        as a broken connection is."""
+        encoding = response.headers.get("content-encoding", "identity").lower()
+        if encoding not in ("", "identity"):
+            error = ValueError(f"the answer is {encoding}-encoded; identity was asked")
+            return None, HTTPClientError(endpoint_url=self.pool.url, error=error)
+        try:
+            return (response, self._parse(response, model)), None
+        except Exception as exc:  # botocore's parsers raise many kinds
+            logger.debug("an unparsable DynamoDB answer: %r", exc)
+            return None, HTTPClientError(endpoint_url=self.pool.url, error=exc)
+
     def _parse(self, response: Response, model: OperationModel) -> dict[str, t.Any]:
         """Parse any response exactly as botocore does (the slow path)."""
         response_dict = {
@@ -250,6 +276,43 @@ _encode = json.JSONEncoder(
 ).encode
 
 
+def _checksum_error(response: Response, attempts: int) -> ChecksumError:
+    expected = response.headers.get("x-amz-crc32", "")
+    error = ChecksumError(
+        checksum_type="crc32",
+        expected_checksum=expected,
+        actual_checksum=str(zlib.crc32(response.content)),
+    )
+    t.cast(t.Any, error).retry_attempts = attempts - 1
+    return error
+
+
+def refuse_corrupt_answers(client: t.Any) -> None:
+    """Make a boto3 DynamoDB client fail a call whose last answer's
+    ``x-amz-crc32`` does not match its body, as the lean client does.
+
+    botocore retries such an answer, but returns the last one as a success
+    when the attempts run out; with this the call raises
+    :class:`~botocore.exceptions.ChecksumError` instead. Registering it twice
+    changes nothing.
+    """
+    client.meta.events.register(
+        "after-call.dynamodb",
+        _check_crc32_after_call,
+        unique_id="flask-dynamodb-session-crc32",
+    )
+
+
+def _check_crc32_after_call(http_response: t.Any, **kwargs: t.Any) -> None:
+    response = Response(
+        http_response.status_code, http_response.headers, http_response.content
+    )
+    if response.status_code < 300 and not _crc32_ok(response):
+        parsed = kwargs.get("parsed") or {}
+        retries = parsed.get("ResponseMetadata", {}).get("RetryAttempts", 0)
+        raise _checksum_error(response, int(retries) + 1)
+
+
 def _crc32_ok(response: Response) -> bool:
     checksum = response.headers.get("x-amz-crc32")
     if checksum is None:
@@ -275,16 +338,19 @@ def _parse_success(
     if type(data) is not dict:
         return None
     parsed: dict[str, t.Any] = {}
-    for name, value in data.items():
-        if value is None or name not in members:
-            continue
-        if name in _ATTRIBUTE_MAPS:
-            value = _decode_map(value)
-        elif name == "ItemCollectionMetrics" and "ItemCollectionKey" in value:
-            value = dict(
-                value, ItemCollectionKey=_decode_map(value["ItemCollectionKey"])
-            )
-        parsed[name] = value
+    try:
+        for name, value in data.items():
+            if value is None or name not in members:
+                continue
+            if name in _ATTRIBUTE_MAPS:
+                value = _decode_map(value)
+            elif name == "ItemCollectionMetrics" and "ItemCollectionKey" in value:
+                value = dict(
+                    value, ItemCollectionKey=_decode_map(value["ItemCollectionKey"])
+                )
+            parsed[name] = value
+    except (AttributeError, TypeError, ValueError, KeyError):
+        return None  # not the shape DynamoDB answers: the slow path judges it
     headers = response.headers
     metadata = {"HTTPStatusCode": response.status_code, "HTTPHeaders": headers}
     request_id = headers.get("x-amzn-requestid")
@@ -318,11 +384,23 @@ def lean_client_for(client: t.Any) -> LeanClient | None:
     Makes no network call.
 
     :param client: a boto3 (or botocore) DynamoDB client.
-    :return: ``None`` if the client has a setting the lean client cannot
-        honour; the reason is logged at debug level.
+    :return: ``None`` if the client has a setting or an event handler the
+        lean client cannot honour (the reason is logged at debug level), or
+        if anything about the client cannot be read as expected, such as a
+        botocore internal renamed or of another type (logged as a warning).
+        The caller then keeps the boto3 client.
     """
-    settings = resolve(client)
-    if isinstance(settings, str):
-        logger.debug("DynamoDB item calls stay on boto3: %s", settings)
+    try:
+        settings = resolve(client)
+        if isinstance(settings, str):
+            logger.debug("DynamoDB item calls stay on boto3: %s", settings)
+            return None
+        return LeanClient(settings)
+    except Exception as exc:  # whatever botocore changed, boto3 still works
+        logger.warning(
+            "DynamoDB item calls stay on boto3: the boto3 client's settings"
+            " cannot be read as expected (%s: %s)",
+            type(exc).__name__,
+            exc,
+        )
         return None
-    return LeanClient(settings)

@@ -13,7 +13,9 @@ transport alike. It
   next requests, as told by :meth:`DynamoProxy.inject` with a :class:`Fault`:
   an error status with a JSON ``__type`` body, any other body (an HTML 502,
   an XML 403), a wrong ``x-amz-crc32``, a connection closed without an
-  answer, a slow answer, a chunked body, ``Connection: close``.
+  answer (before or after the server acted on the request), a slow answer,
+  an answer dribbled byte by byte, a chunked body, ``Connection: close``,
+  an unprompted ``100 Continue``, stray bytes after the answer, a gzip body.
 
 It speaks HTTP/1.1 with keep-alive to its clients (one thread per client
 connection) and forwards on a connection of its own per client connection,
@@ -33,6 +35,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import gzip
 import http.client
 import json
 import socket
@@ -62,8 +65,9 @@ class Fault:
     Make one with the class methods below.
     """
 
-    #: ``"answer"``, ``"bad_crc32"``, ``"drop"``, ``"delay"``, ``"chunked"``
-    #: or ``"close"``.
+    #: ``"answer"``, ``"bad_crc32"``, ``"drop"``, ``"delay"``, ``"chunked"``,
+    #: ``"close"``, ``"lost"``, ``"interim"``, ``"trailing"``, ``"dribble"``
+    #: or ``"gzip"``.
     kind: str
     #: The status of an ``"answer"``.
     status: int = 200
@@ -71,7 +75,8 @@ class Fault:
     body: bytes = b""
     #: Headers of an ``"answer"``.
     headers: tuple[tuple[str, str], ...] = ()
-    #: Seconds a ``"delay"`` waits before forwarding.
+    #: Seconds a ``"delay"`` waits before forwarding; a ``"dribble"``'s
+    #: pause between two bytes.
     seconds: float = 0.0
 
     @classmethod
@@ -138,6 +143,33 @@ class Fault:
     def close(cls) -> Fault:
         """Forward, answer with ``Connection: close`` and close the connection."""
         return cls("close")
+
+    @classmethod
+    def lost(cls) -> Fault:
+        """Forward (the server acts on the request), then close the
+        connection without answering: the client cannot know it was done."""
+        return cls("lost")
+
+    @classmethod
+    def interim(cls) -> Fault:
+        """Forward, and send an unprompted ``100 Continue``, then (a moment
+        later) the answer."""
+        return cls("interim")
+
+    @classmethod
+    def trailing(cls, stray: bytes) -> Fault:
+        """Forward, and send ``stray`` bytes right after the answer."""
+        return cls("trailing", body=stray)
+
+    @classmethod
+    def dribble(cls, pause: float) -> Fault:
+        """Forward, and send the answer a byte at a time, ``pause`` apart."""
+        return cls("dribble", seconds=pause)
+
+    @classmethod
+    def gzip(cls) -> Fault:
+        """Forward, and send the answer's body gzip-compressed."""
+        return cls("gzip")
 
 
 #: ``rewrite(operation, request, status, answer) -> answer`` of the proxy.
@@ -397,6 +429,8 @@ class DynamoProxy:
         if before is not None:
             before(operation, _json(request.body))
         status, headers, body = _forward(upstream, request)
+        if kind == "lost":
+            return False
         rewrite = self.rewrite
         if rewrite is not None:
             rewritten = rewrite(operation, _json(request.body), status, _json(body))
@@ -406,10 +440,30 @@ class DynamoProxy:
         if kind == "bad_crc32":
             headers = [(n, v) for n, v in headers if n.lower() != "x-amz-crc32"]
             headers.append(("x-amz-crc32", str((zlib.crc32(body) + 1) % 2**32)))
+        if kind == "gzip":
+            body = gzip.compress(body)
+            headers = [(n, v) for n, v in headers if n.lower() != "x-amz-crc32"]
+            headers.append(("Content-Encoding", "gzip"))
         close = kind == "close" or not request.keep_alive
-        client.sendall(
-            _response(status, headers, body, chunked=kind == "chunked", close=close)
+        answer = _response(
+            status, headers, body, chunked=kind == "chunked", close=close
         )
+        if kind == "interim":
+            # On its own, as a proxy sends it: the client reads it alone.
+            client.sendall(b"HTTP/1.1 100 Continue\r\n\r\n")
+            if self._stop.wait(0.05):
+                return False
+        elif kind == "trailing":
+            assert fault is not None
+            answer += fault.body
+        if kind == "dribble":
+            assert fault is not None
+            for index in range(len(answer)):
+                client.sendall(answer[index : index + 1])
+                if self._stop.wait(fault.seconds):
+                    return False
+        else:
+            client.sendall(answer)
         return not close
 
     def _standing_fault(self, operation: str) -> Fault | None:

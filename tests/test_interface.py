@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import hashlib
 import logging
+import time
 import typing as t
 import weakref
 from datetime import timedelta
@@ -41,7 +42,14 @@ def cookie_sid(client: FlaskClient) -> str:
 
 
 def stored_items(dynamodb: DynamoDBClient) -> list[dict[str, t.Any]]:
-    return list(dynamodb.scan(TableName=TABLE)["Items"])
+    """The items that hold a session (not those retired by a new id)."""
+    return [item for item in dynamodb.scan(TableName=TABLE)["Items"] if "data" in item]
+
+
+def retired_items(dynamodb: DynamoDBClient) -> list[dict[str, t.Any]]:
+    """The items whose session moved to a new id."""
+    items = dynamodb.scan(TableName=TABLE)["Items"]
+    return [item for item in items if "data" not in item]
 
 
 def test_cookie_holds_only_a_signed_random_id(
@@ -258,11 +266,15 @@ def test_regenerate_keeps_data_and_drops_the_old_id(
     old_cookie = client.get_cookie("session").value  # type: ignore[union-attr]
     calls.reset()
     client.post("/login/alice")
-    assert calls.take() == {"GetItem": 1, "PutItem": 1, "DeleteItem": 1}
+    assert calls.take() == {"GetItem": 1, "PutItem": 1, "UpdateItem": 1}
     assert cookie_sid(client) != old_cookie.rsplit(".", 1)[0]
     assert client.get("/get/cart").json == {"value": "apple"}
     assert client.get("/get/user").json == {"value": "alice"}
     assert len(stored_items(dynamodb)) == 1
+    # The old item holds nothing any more, and has expired already.
+    (retired,) = retired_items(dynamodb)
+    assert set(retired) == {"id", "expires", "written", "created", "version", "write_id"}
+    assert int(retired["expires"]["N"]) <= time.time()
     replay = client.application.test_client()
     replay.set_cookie("session", old_cookie)
     assert replay.get("/get/user").json == {"value": None}

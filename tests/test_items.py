@@ -31,8 +31,9 @@ def test_number_size_rounds_up(value: int, size: int) -> None:
 def test_item_size_counts_names_and_values() -> None:
     key = "k" * 64
     size = item_size(key, b"x" * 100, 1, 2, 3, 4)
-    names = len("iddataexpireswrittenversioncreated")
-    assert size == names + 64 + 100 + 4 * 3
+    names = len("iddataexpireswrittenversioncreatedwrite_id")
+    write_id = 16
+    assert size == names + 64 + 100 + 4 * 3 + write_id
     with_user = item_size(key, b"x" * 100, 1, 2, 3, 4, uid="app:alice")
     assert with_user == size + len("uid") + len("app:alice")
 
@@ -95,5 +96,6 @@ def test_size_limit_matches_the_server(dynalite_store: SessionStore) -> None:
                 "written": {"N": str(NOW)},
                 "created": {"N": str(NOW)},
                 "version": {"N": "1"},
+                "write_id": {"S": "0" * 16},
             },
         )

@@ -152,6 +152,12 @@ class Wire:
         item = response.get("Item")
         return None if item is None else dict(item)
 
+    def holds(self, sid: str) -> bool:
+        """Whether the table holds a session under this id (an item retired
+        when its session moved to a new id holds none)."""
+        item = self.item(sid)
+        return item is not None and "data" in item
+
     def item_count(self) -> int:
         """How many items the table holds."""
         return int(self.direct.scan(TableName=self.table, Select="COUNT")["Count"])
