@@ -95,7 +95,8 @@ class ServerSideSession(dict[str, t.Any], SessionMixin):
         """Give the session a new id, keeping its data; call it at login.
 
         When the request ends the session is stored under the new id, then
-        the old item is deleted, and the new cookie set. If the old session
+        the old item is retired (it holds no data and reads as no session),
+        and the new cookie set. If the old session
         was logged out meanwhile (deleted), the new one is deleted too: a
         logout is never undone. If another request changed it meanwhile, its
         changes are merged as a normal save would.
