@@ -8,10 +8,16 @@ environment, the config file):
 - the credentials object, frozen on every call, so that refreshable
   credentials refresh when botocore would refresh them (a session token is
   sent);
-- the region and the endpoint URL: a custom ``endpoint_url``,
-  ``AWS_ENDPOINT_URL_DYNAMODB``, FIPS and dual-stack settings. Where botocore
-  would call an account-based endpoint (``<account>.ddb.<region>``, when
-  the credentials carry an account id), the regional endpoint is called;
+- the endpoint URL, signing region and signing name, resolved as botocore
+  resolves them on every call, from the client's endpoint ruleset: a custom
+  ``endpoint_url``, ``AWS_ENDPOINT_URL_DYNAMODB``, FIPS and dual-stack
+  settings, GovCloud and China, and region names such as ``"local"``
+  (DynamoDB Local's ``http://localhost:8000``, signed for ``us-east-1``).
+  Where botocore would call an account-based endpoint
+  (``<account>.ddb.<region>``, when the credentials carry an account id),
+  the regional endpoint is called: the account id is never looked up, so
+  building a lean client fetches no credentials. The URL scheme is
+  compared case-insensitively;
 - TLS verification and the CA bundle, connect and read timeouts, socket
   options (``tcp_keepalive``), ``max_pool_connections`` (idle sockets kept);
 - the retry mode and attempt count: botocore's own retry handler of the
@@ -19,25 +25,44 @@ environment, the config file):
   quota of its own, as each botocore client has.
 
 Differences, by design: parameters are not validated before sending
-(DynamoDB's ``ValidationException`` answers a malformed call); event hooks
-registered on the boto3 client do not run for lean calls; the
+(DynamoDB's ``ValidationException`` answers a malformed call); the
 ``User-Agent`` is the config's ``user_agent`` with ``user_agent_extra`` and
 ``user_agent_appid``, fixed for the client's life. Settings DynamoDB ignores
 (``s3``, SigV4a, auth scheme preferences, request compression and checksums)
 change nothing.
 
-A client with a setting the lean client cannot honour gets no lean client:
-a proxy (from its config or the environment), a client certificate, a
-signature version other than SigV4 (``UNSIGNED`` included), the adaptive
-retry mode, endpoint discovery, ``account_id_endpoint_mode="required"``, an
-endpoint URL with a path, a protocol other than JSON, or an HTTP layer other
-than botocore's own.
+A client the lean client cannot stand in for exactly gets no lean client,
+and its calls stay on boto3:
+
+- a setting it cannot honour: a proxy (from its config or the environment),
+  a client certificate, a signature version other than SigV4 (``UNSIGNED``
+  included), the adaptive retry mode, endpoint discovery,
+  ``account_id_endpoint_mode="required"``, an endpoint URL with a path or
+  one that cannot be resolved, a protocol other than JSON, or an HTTP layer
+  other than botocore's own;
+- a value bound for the request head (the ``User-Agent`` from
+  ``user_agent``, ``user_agent_extra`` and ``user_agent_appid``, the
+  endpoint URL, the signing region and name) with anything but printable
+  ASCII: a CR or LF there would add headers (boto3 then refuses the call);
+- a handler of an item call's events that botocore did not register
+  (``before-send``, ``before-call``, ``after-call`` and the others a call
+  emits), which the lean client would bypass: moto's mock while active (its
+  hook is on every client once moto is imported), botocore's ``Stubber``,
+  tracing, a user's hook; and a botocore function of the call path that
+  something replaced, as aws-xray-sdk, OpenTelemetry and ddtrace do.
+
+:func:`resolve` raises if a botocore internal it reads is missing or not of
+the type expected; :func:`.transport.lean_client_for` keeps boto3 then too.
 """
 
 from __future__ import annotations
 
+import copy
 import dataclasses
+import functools
+import inspect
 import os
+import re
 import ssl
 import types
 import typing as t
@@ -45,7 +70,10 @@ from urllib.parse import urlsplit
 
 from botocore import UNSIGNED, loaders, retryhandler, translate
 from botocore.discovery import EndpointDiscoveryHandler
+from botocore.exceptions import BotoCoreError
+from botocore.hooks import HierarchicalEmitter
 from botocore.httpsession import URLLib3Session, create_urllib3_context, get_cert_path
+from botocore.regions import EndpointResolverBuiltins
 from botocore.retries import standard
 
 if t.TYPE_CHECKING:
@@ -60,6 +88,26 @@ NeedsRetry = t.Callable[..., t.Any]
 AfterCall = t.Callable[..., None]
 
 _SIGV4 = "aws.auth#sigv4"
+#: The calls a lean client makes.
+_OPERATIONS = ("GetItem", "PutItem", "UpdateItem", "DeleteItem")
+#: The events botocore emits for each call (``before-endpoint-resolution``
+#: aside, which names no operation).
+_CALL_EVENTS = (
+    "provide-client-params",
+    "before-parameter-build",
+    "before-call",
+    "request-created",
+    "choose-signer",
+    "before-sign",
+    "before-send",
+    "response-received",
+    "needs-retry",
+    "before-parse",
+    "after-call",
+    "after-call-error",
+)
+#: Anything but printable ASCII.
+_UNSAFE = re.compile(r"[^\x20-\x7e]")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -94,29 +142,54 @@ def resolve(client: t.Any) -> LeanSettings | str:
 
     :param client: a boto3 (or botocore) DynamoDB client.
     :return: the settings, or why a lean client cannot honour ``client``'s.
+    :raises Exception: a botocore internal is missing or not of the type
+        expected (:func:`.transport.lean_client_for` then keeps boto3).
     """
     reason = _unsupported(client)
     if reason is not None:
         return reason
+    endpoint = _endpoint(client)
+    if isinstance(endpoint, str):
+        return endpoint
+    endpoint_url, region, signing_name = endpoint
     meta, config = client.meta, client.meta.config
+    user_agent = _user_agent(config)
+    reason = _unsafe_in_head(
+        {
+            "endpoint URL": endpoint_url,
+            "signing region": region,
+            "signing name": signing_name,
+            "User-Agent": user_agent,
+        }
+    )
+    if reason is not None:
+        return reason
+    http_session = client._endpoint.http_session
+    parts = urlsplit(endpoint_url)
+    scheme = parts.scheme.lower()
+    if scheme not in ("http", "https") or parts.path.strip("/") or parts.query:
+        return f"the endpoint URL {endpoint_url!r}"
+    endpoint_url = f"{scheme}://{parts.netloc}"
+    if http_session._proxy_config.proxy_url_for(endpoint_url + "/"):
+        return "a proxy"
     retries = dict(config.retries or {})
     single_attempt = retries.get("total_max_attempts") == 1
     check_first_answer = single_attempt and retries.get("mode") == "standard"
     handlers = _retry_handlers(meta.service_model, retries)
     if isinstance(handlers, str):
         return handlers
-    http_session = client._endpoint.http_session
     context = None
-    if meta.endpoint_url.startswith("https:"):
+    if scheme == "https":
+        verify: bool | str = _expect(http_session._verify, (bool, str), "verify")
         try:
-            context = ssl_context(http_session._verify)
+            context = ssl_context(verify)
         except (OSError, ValueError) as exc:  # botocore fails on the first call
-            return f"the CA bundle {http_session._verify!r} cannot be loaded: {exc}"
+            return f"the CA bundle {verify!r} cannot be loaded: {exc}"
     return LeanSettings(
-        endpoint_url=meta.endpoint_url,
-        region=meta.region_name,
-        signing_name=meta.service_model.signing_name,
-        credentials=client._request_signer._credentials,
+        endpoint_url=endpoint_url,
+        region=region,
+        signing_name=signing_name,
+        credentials=_credentials(client._request_signer._credentials),
         service_model=meta.service_model,
         exceptions=client.exceptions,
         needs_retry=handlers[0],
@@ -126,8 +199,8 @@ def resolve(client: t.Any) -> LeanSettings | str:
         read_timeout=config.read_timeout,
         max_connections=config.max_pool_connections,
         ssl_context=context,
-        socket_options=tuple(http_session._socket_options),
-        user_agent=_user_agent(config),
+        socket_options=_socket_options(http_session._socket_options),
+        user_agent=user_agent,
     )
 
 
@@ -146,23 +219,65 @@ def _unsupported(client: t.Any) -> str | None:
     session_type: type = type(http_session)
     if session_type is not URLLib3Session:
         return "an HTTP session other than botocore's URLLib3Session"
-    url = meta.endpoint_url
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or parts.path.strip("/") or parts.query:
-        return f"the endpoint URL {url!r}"
-    if http_session._proxy_config.proxy_url_for(url + "/"):
-        return "a proxy"
-    if http_session._cert_file or meta.config.client_cert:
+    cert_file: str | tuple[str, str] | None = _expect(
+        http_session._cert_file, (str, tuple, type(None)), "cert_file"
+    )
+    if cert_file or meta.config.client_cert:
         return "a client certificate"
-    signer = getattr(client, "_request_signer", None)
-    version = getattr(signer, "_signature_version", None)
+    version = client._request_signer._signature_version
     if version is UNSIGNED or version != "v4":
         return f"signature version {version!r}"
     if _discovers_endpoints(client):
         return "endpoint discovery"
     if meta.config.account_id_endpoint_mode == "required":
         return "account_id_endpoint_mode='required'"
-    return None
+    return _call_hooks(client) or _patched_call_path(client)
+
+
+def _endpoint(client: t.Any) -> tuple[str, str, str] | str:
+    """The endpoint URL, signing region and signing name of an item call.
+
+    Resolved as botocore resolves them on every call, from the client's
+    endpoint ruleset (where FIPS, dual-stack, China, GovCloud, a custom
+    endpoint and region names such as ``"local"`` are decided), except that
+    an account-based endpoint is never chosen: the account id is not looked
+    up, so no credentials are fetched.
+    """
+    signer = client._request_signer
+    region = _expect(signer.region_name, str, "the signer's region")
+    signing_name = _expect(signer.signing_name, str, "the signer's signing name")
+    resolver = client._ruleset_resolver
+    if resolver is None:  # botocore then uses the client's endpoint
+        return (
+            _expect(client.meta.endpoint_url, str, "endpoint_url"),
+            region,
+            signing_name,
+        )
+    isolated = copy.copy(resolver)
+    isolated._builtins = {
+        **resolver._builtins,
+        EndpointResolverBuiltins.ACCOUNT_ID: None,
+        EndpointResolverBuiltins.ACCOUNT_ID_ENDPOINT_MODE: "disabled",
+    }
+    isolated._event_emitter = HierarchicalEmitter()
+    operation = client.meta.service_model.operation_model(_OPERATIONS[0])
+    try:
+        endpoint = isolated.construct_endpoint(operation, {}, {})
+        schemes = endpoint.properties.get("authSchemes")
+        auth_type, signing = (
+            (None, {})
+            if schemes is None
+            else isolated.auth_schemes_to_signing_ctx(schemes)
+        )
+    except BotoCoreError as exc:
+        return f"the endpoint cannot be resolved: {exc}"
+    if auth_type not in (None, "v4"):
+        return f"the auth scheme {auth_type!r} of the endpoint"
+    return (
+        _expect(endpoint.url, str, "the resolved endpoint"),
+        signing.get("region", region),
+        signing.get("signing_name", signing_name),
+    )
 
 
 def _discovers_endpoints(client: t.Any) -> bool:
@@ -180,6 +295,125 @@ def _discovers_endpoints(client: t.Any) -> bool:
         isinstance(getattr(handler, "__self__", None), EndpointDiscoveryHandler)
         for handler in found
     )
+
+
+def _call_hooks(client: t.Any) -> str | None:
+    """A handler of an item call's events that botocore did not register.
+
+    Such a handler may change what is sent, where, or what is answered
+    (moto's active mock and botocore's ``Stubber`` answer in place of the
+    service; tracing records the call): the lean client would bypass it.
+    moto's hook, registered on every client once moto is imported, counts
+    only while a mock is active.
+    """
+    handlers = client.meta.events._emitter._handlers
+    service = client.meta.service_model.service_id.hyphenize()
+    names = [f"before-endpoint-resolution.{service}"] + [
+        f"{event}.{service}.{operation}"
+        for event in _CALL_EVENTS
+        for operation in _OPERATIONS
+    ]
+    for name in names:
+        for handler in handlers.prefix_search(name):
+            if not _botocores_own(handler) and not _inactive_mock(handler):
+                module, qualname = _origin(handler)
+                event = name.split(".", 1)[0]
+                return f"a {event} handler: {module}.{qualname}"
+    return None
+
+
+def _patched_call_path(client: t.Any) -> str | None:
+    """A botocore function of the call path that something replaced.
+
+    Tracing libraries (aws-xray-sdk, OpenTelemetry, ddtrace) wrap these
+    instead of registering event handlers; the lean client would bypass
+    them.
+    """
+    endpoint_type = type(client._endpoint)
+    functions = [
+        (type(client), "_make_api_call"),
+        (endpoint_type, "make_request"),
+        (endpoint_type, "prepare_request"),
+        (endpoint_type, "_send"),
+        (URLLib3Session, "send"),
+    ]
+    for owner, name in functions:
+        function = inspect.getattr_static(owner, name)
+        if type(function) is not types.FunctionType or not _in_botocore(
+            function.__module__
+        ):
+            return f"botocore's {name} patched (as tracing does)"
+    return None
+
+
+def _botocores_own(handler: t.Any) -> bool:
+    """Whether botocore registered ``handler`` (its ``Stubber`` aside)."""
+    module = _origin(handler)[0]
+    return _in_botocore(module) and module != "botocore.stub"
+
+
+def _in_botocore(module: str) -> bool:
+    return module == "botocore" or module.startswith("botocore.")
+
+
+def _inactive_mock(handler: t.Any) -> bool:
+    """Whether ``handler`` is moto's hook while no moto mock is active."""
+    kind = type(handler)
+    return (
+        kind.__name__ == "BotocoreStubber"
+        and kind.__module__.startswith("moto.")
+        and getattr(handler, "enabled", None) is False
+    )
+
+
+def _origin(handler: t.Any) -> tuple[str, str]:
+    """The module and qualified name of a function, method or callable."""
+    while isinstance(handler, functools.partial):
+        handler = handler.func
+    if not (inspect.isfunction(handler) or inspect.ismethod(handler)):
+        handler = type(handler)
+    module = getattr(handler, "__module__", None)
+    name = getattr(handler, "__qualname__", None)
+    return str(module), str(name)
+
+
+def _unsafe_in_head(values: dict[str, str]) -> str | None:
+    """Why one of ``values``, bound for the request head, is unsafe there.
+
+    Only printable ASCII is let through: a CR or LF would end the header
+    line, and boto3's HTTP layer refuses or encodes other characters
+    differently.
+    """
+    for what, value in values.items():
+        if _UNSAFE.search(value):
+            return f"a control or non-ASCII character in the {what} {value!r}"
+    return None
+
+
+def _expect(value: t.Any, kinds: type | tuple[type, ...], what: str) -> t.Any:
+    """``value``, if of one of the types expected of ``what``."""
+    if not isinstance(value, kinds):
+        raise TypeError(f"{what} is a {type(value).__name__}")
+    return value
+
+
+def _credentials(credentials: t.Any) -> Credentials | None:
+    if credentials is not None and not callable(
+        getattr(credentials, "get_frozen_credentials", None)
+    ):
+        raise TypeError(f"the credentials are a {type(credentials).__name__}")
+    return t.cast("Credentials | None", credentials)
+
+
+def _socket_options(options: t.Any) -> tuple[tuple[int, int, int], ...]:
+    listed: list[t.Any] | tuple[t.Any, ...] = _expect(
+        options, (list, tuple), "socket_options"
+    )
+    checked = tuple(tuple(option) for option in listed)
+    for option in checked:
+        if len(option) != 3 or not all(isinstance(part, int) for part in option):
+            raise TypeError(f"the socket option {option!r}")
+    return t.cast("tuple[tuple[int, int, int], ...]", checked)
 
 
 def _retry_handlers(

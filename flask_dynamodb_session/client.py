@@ -2,13 +2,15 @@
 
 A store has one client for the request path (short timeouts: a session read
 must not hold a request for long) and, built only when needed, one for the
-table's life, scans and the CLI.
+table's life, scans and the CLI. Where botocore finds no region,
+``AWS_REGION`` (set by Lambda and ECS) is used.
 
 Nothing here calls the network: botocore connects on the first request.
 """
 
 from __future__ import annotations
 
+import os
 import platform
 import typing as t
 from importlib.metadata import PackageNotFoundError, version
@@ -110,10 +112,17 @@ def client_config(botocore_config: Config | None, *, admin: bool = False) -> Con
 #: Region used when an endpoint is set and nothing else names one: local
 #: servers accept any region.
 LOCAL_REGION = "us-east-1"
+#: What the error of a missing region says about ``SESSION_DYNAMODB_REGION``.
+NO_REGION = "must be set (or AWS_REGION / AWS_DEFAULT_REGION in the environment)"
 
 
 def build_client(settings: Settings, *, admin: bool = False) -> DynamoDBClient:
     """Return the client the settings ask for, building one if needed.
+
+    The region is the ``region_name`` option, else boto3's (the session's,
+    ``AWS_DEFAULT_REGION``, the config file), else ``AWS_REGION`` (set by
+    Lambda and ECS, which botocore does not read), else :data:`LOCAL_REGION`
+    if an endpoint is set.
 
     :param settings: resolved options.
     :param admin: build the client of the table's life, scans and the CLI,
@@ -123,14 +132,10 @@ def build_client(settings: Settings, *, admin: bool = False) -> DynamoDBClient:
     if settings.client is not None:
         return settings.client
     session = settings.boto3_session or boto3.session.Session()
-    region = settings.region_name or session.region_name
-    if region is None:
+    region = settings.region_name or session.region_name or os.environ.get("AWS_REGION")
+    if not region:
         if settings.endpoint_url is None:
-            raise ConfigurationError(
-                "SESSION_DYNAMODB_REGION",
-                None,
-                "must be set (or AWS_REGION / AWS_DEFAULT_REGION in the environment)",
-            )
+            raise ConfigurationError("SESSION_DYNAMODB_REGION", None, NO_REGION)
         region = LOCAL_REGION
     return session.client(
         "dynamodb",

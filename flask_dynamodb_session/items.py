@@ -30,7 +30,7 @@ from datetime import timedelta
 from botocore.exceptions import BotoCoreError, ClientError, NoRegionError
 
 from . import serialization
-from .client import build_client
+from .client import NO_REGION, build_client
 from .exceptions import (
     ConfigurationError,
     SessionBackendError,
@@ -544,7 +544,7 @@ class ItemStore:
             ) from exc
         except NoRegionError as exc:
             raise ConfigurationError(
-                "SESSION_DYNAMODB_REGION", None, "must be set"
+                "SESSION_DYNAMODB_REGION", None, NO_REGION
             ) from exc
         except BotoCoreError as exc:
             raise SessionBackendError(

@@ -206,6 +206,13 @@ class LeanClient:
         authorization = self.signer.authorization(credentials, target, body, stamp)
         token = credentials.token
         token_line = f"X-Amz-Security-Token: {token}\r\n" if token else ""
+        if not (authorization + token_line[:-2]).isprintable():
+            # A credential read with a line break (a key file's last line,
+            # say) must not end the head early: refuse it, as boto3 does.
+            raise HTTPClientError(
+                endpoint_url=self.pool.url,
+                error=ValueError("the credentials hold a control character"),
+            )
         return (
             f"{head}X-Amz-Date: {stamp}\r\n{token_line}"
             f"Authorization: {authorization}\r\n"

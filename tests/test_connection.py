@@ -422,7 +422,6 @@ def test_a_dribbling_server_is_cut_off_at_the_deadline() -> None:
         with pytest.raises(ReadTimeoutError):
             pool.request(REQUEST)
         assert time.monotonic() - started < 1.5  # the answer would take 7 s
-        assert pool.request  # the pool stays usable
 
 
 def test_no_deadline_without_timeouts() -> None:

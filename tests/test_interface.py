@@ -273,7 +273,14 @@ def test_regenerate_keeps_data_and_drops_the_old_id(
     assert len(stored_items(dynamodb)) == 1
     # The old item holds nothing any more, and has expired already.
     (retired,) = retired_items(dynamodb)
-    assert set(retired) == {"id", "expires", "written", "created", "version", "write_id"}
+    assert set(retired) == {
+        "id",
+        "expires",
+        "written",
+        "created",
+        "version",
+        "write_id",
+    }
     assert int(retired["expires"]["N"]) <= time.time()
     replay = client.application.test_client()
     replay.set_cookie("session", old_cookie)

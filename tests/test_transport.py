@@ -955,3 +955,23 @@ def test_many_threads_share_one_client(
     assert proxy.count("PutItem") == proxy.count("GetItem") == 400
     assert proxy.consistent_reads() == [True] * 400
     assert len(lean.pool._idle) <= lean.pool.max_connections
+
+
+def test_a_credential_with_a_line_break_never_reaches_the_head(
+    proxy: DynamoProxy, table: str
+) -> None:
+    client = boto3.session.Session().client(
+        "dynamodb",
+        endpoint_url=proxy.endpoint_url,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+        aws_session_token="token\r\nX-Injected: 1",
+    )
+    lean = lean_client_for(client)
+    assert lean is not None
+    lean.sleep = lambda delay: None
+    with pytest.raises(HTTPClientError, match="control character"):
+        lean.get_item(TableName=table, Key=key("x"))
+    assert proxy.count() == 0
+    client.close()
