@@ -34,7 +34,7 @@ import boto3
 from flask import Flask, session
 
 from flask_dynamodb_session import DynamoDBSessionInterface
-from flask_dynamodb_session.transport import LeanClient
+from flask_dynamodb_session.lean_transport import LeanClient
 
 if t.TYPE_CHECKING:
     from flask_dynamodb_session.store import SessionStore
@@ -146,7 +146,7 @@ def build_subject(
 
 def _check_item_client(name: str, store: SessionStore) -> str:
     """The item client's class name; it must be the transport asked for."""
-    client = store.item_client
+    client = store.gateway.item_client
     lean = isinstance(client, LeanClient)
     if lean != (TRANSPORTS[name] == "auto"):
         raise RuntimeError(

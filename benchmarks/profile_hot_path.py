@@ -6,7 +6,7 @@ It starts dynalite (counting the calls it serves) and prints two things:
 1. Without a profiler, CPU per operation (median of ``--rounds`` rounds of
    ``--requests`` each, the subjects taking turns): one ``GetItem`` sent
    straight through the store's item client (the transport alone), one
-   ``store.load(sid)`` (the call as the request path makes it: the key's
+   ``store.items.load(sid)`` (the call as the request path makes it: the key's
    hash, the call, the signal check, the item's decoding), and one whole
    read request through Flask's test client, for ``transport="auto"``,
    ``transport="boto3"`` and Flask's cookie session; then the read overhead
@@ -48,12 +48,10 @@ if t.TYPE_CHECKING:
     from flask_dynamodb_session.store import SessionStore
 
 PACKAGE = "/flask_dynamodb_session/"
-#: The package's modules that send a call (the lean transport).
-TRANSPORT_MODULES = ("transport.py", "connection.py", "signing.py")
 #: Entry points of one DynamoDB call: (file suffix, function).
 CALLS = (
     ("botocore/client.py", "_make_api_call"),
-    ("flask_dynamodb_session/transport.py", "call"),
+    ("flask_dynamodb_session/lean_transport/client.py", "call"),
 )
 #: The package's entry points on a read request (none nests in another).
 ENTRIES = (
@@ -61,10 +59,8 @@ ENTRIES = (
     ("flask_dynamodb_session/interface.py", "save_session"),
     ("flask_dynamodb_session/session.py", "_load"),
 )
-#: The store's wrapper around each call.
-STORE_CALL = ("flask_dynamodb_session/items.py", "_call")
 #: The store's read, from the key to the decoded record.
-STORE_LOAD = ("flask_dynamodb_session/items.py", "load")
+STORE_LOAD = ("flask_dynamodb_session/session_items.py", "load")
 
 Raw = dict[tuple[str, int, str], tuple[int, int, float, float, object]]
 
@@ -107,7 +103,7 @@ def layers(
         store = _store(subject)
         sid = _sid(subject)
         key = {"id": {"S": store.key(sid)}}
-        client = store.item_client
+        client = store.gateway.item_client
 
         def get_item(
             client: t.Any = client, table: str = store.table, key: t.Any = key
@@ -115,7 +111,7 @@ def layers(
             return client.get_item(TableName=table, Key=key, ConsistentRead=True)
 
         def load(store: SessionStore = store, sid: str = sid) -> object:
-            return store.load(sid)
+            return store.items.load(sid)
 
         operations[name] = {"GetItem, item client": get_item, "store.load": load}
     samples: dict[str, dict[str, list[float]]] = {name: {} for name in subjects}
@@ -162,10 +158,11 @@ def lean_parts(subject: apps.Subject, requests: int, rounds: int) -> dict[str, f
     Reaches into the transport's internals (a profiling tool may): if they
     changed, this raises ``AttributeError`` or ``KeyError``.
     """
-    from flask_dynamodb_session import transport
+    from flask_dynamodb_session.lean_transport import answers
+    from flask_dynamodb_session.lean_transport import client as transport
 
     store = _store(subject)
-    lean: t.Any = store.item_client
+    lean: t.Any = store.gateway.item_client
     params = {
         "TableName": store.table,
         "Key": {"id": {"S": store.key(_sid(subject))}},
@@ -179,8 +176,8 @@ def lean_parts(subject: apps.Subject, requests: int, rounds: int) -> dict[str, f
     def in_sequence() -> object:
         request = lean._request(head, target, transport._encode(params).encode())
         response = lean.pool.request(request)
-        transport._crc32_ok(response)
-        return transport._parse_success(response, members)
+        answers.crc32_ok(response)
+        return answers.parse_success(response, members)
 
     parts: dict[str, t.Callable[[], object]] = {
         "the whole call (get_item)": lambda: lean.get_item(**params),
@@ -191,8 +188,8 @@ def lean_parts(subject: apps.Subject, requests: int, rounds: int) -> dict[str, f
         "  of which the socket floor": _raw_round_trip(
             (lean.pool.host, lean.pool.port), request
         ),
-        "check x-amz-crc32": lambda: transport._crc32_ok(response),
-        "parse the JSON answer": lambda: transport._parse_success(response, members),
+        "check x-amz-crc32": lambda: answers.crc32_ok(response),
+        "parse the JSON answer": lambda: answers.parse_success(response, members),
     }
     samples: dict[str, list[float]] = {label: [] for label in parts}
     for number in range(rounds + 1):

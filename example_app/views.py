@@ -239,7 +239,7 @@ def session_info() -> str:
     """What the table holds for this session, read back from it."""
     current = server_session()
     store = session_store()
-    record = None if current.new else store.load(current.sid)
+    record = None if current.new else store.items.load(current.sid)
     interface = t.cast("DynamoDBSessionInterface", current_app.session_interface)
     return render_template(
         "session.html",

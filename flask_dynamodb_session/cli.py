@@ -1,8 +1,8 @@
 """The ``flask dynamo-session`` command group.
 
 ``create-table``, ``status``, ``delete-expired`` and ``revoke-user`` are thin
-wrappers over :meth:`.SessionStore.create_table`, the functions of
-:mod:`.maintenance` and :meth:`.SessionStore.revoke_user`.
+wrappers over :meth:`.SessionStore.create_table`, :func:`.status.table_status`,
+:func:`.sweep.delete_expired` and :meth:`.SessionStore.revoke_user`.
 They work on the table of the current app's session interface, read from
 its config keys (``SESSION_DYNAMODB_*``) unless an option says otherwise.
 
@@ -27,21 +27,12 @@ from botocore.exceptions import BotoCoreError, ClientError
 from flask import current_app
 from flask.cli import AppGroup
 
-from .cli_text import (
-    describe_setup,
-    describe_status,
-    describe_sweep,
-    plural,
-)
 from .exceptions import SessionError
 from .interface import DynamoDBSessionInterface
-from .maintenance import (
-    ExpiredSweep,
-    approximate_item_count,
-    delete_expired,
-    table_status,
-)
+from .reports import describe_setup, describe_status, describe_sweep, plural
+from .status import approximate_item_count, table_status
 from .store import SessionStore
+from .sweep import ExpiredSweep, delete_expired
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterator
@@ -78,7 +69,8 @@ def session_store(app: Flask, table: str | None = None) -> SessionStore:
     store = interface.store_for(app)
     if table is None or table == store.table:
         return store
-    settings = dataclasses.replace(store.settings, table=table, client=store.client)
+    client = store.gateway.admin_client
+    settings = dataclasses.replace(store.settings, table=table, client=client)
     return SessionStore(settings)
 
 
@@ -191,7 +183,7 @@ def status_command(table: str | None) -> None:
     """Show the table's status, billing, TTL state, item count and index."""
     with _one_line_errors():
         store = _current_store(table)
-        status = table_status(store)
+        status = table_status(store.gateway)
     settings = store.settings
     for line in describe_status(status, settings.key_prefix, settings.user_key):
         click.echo(line)
@@ -218,7 +210,7 @@ def delete_expired_command(table: str | None, segments: int, dry_run: bool) -> N
     """
     with _one_line_errors():
         store = _current_store(table)
-        estimate = approximate_item_count(store)
+        estimate = approximate_item_count(store.gateway)
         with click.progressbar(
             length=max(estimate, 1),
             label=f"Scanning table {store.table!r}",
@@ -232,7 +224,7 @@ def delete_expired_command(table: str | None, segments: int, dry_run: bool) -> N
                 bar.update(totals.scanned - bar.pos, totals)
 
             sweep = delete_expired(
-                store, segments=segments, dry_run=dry_run, progress=progress
+                store.gateway, segments=segments, dry_run=dry_run, progress=progress
             )
     click.echo(describe_sweep(sweep, store.table, store.settings.key_prefix))
 

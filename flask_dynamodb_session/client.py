@@ -25,7 +25,7 @@ if t.TYPE_CHECKING:
     from botocore.config import _RetryDict
     from mypy_boto3_dynamodb import DynamoDBClient
 
-    from .settings import Settings
+    from .options import Settings
 
 
 def _user_agent() -> str:

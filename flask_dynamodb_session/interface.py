@@ -1,14 +1,13 @@
-"""The Flask side: cookie <-> session id, and what to do at the end of a request.
+"""The Flask side: cookie <-> session id, and carrying out the save plan.
 
-This is the only module that knows both Flask and the store.
+This is the only module that knows both Flask and the store. What to write
+is decided by :mod:`.save_policy`; the cookie's value by :mod:`.cookies`.
 """
 
 from __future__ import annotations
 
 import functools
-import hashlib
 import logging
-import re
 import threading
 import time
 import typing as t
@@ -19,23 +18,20 @@ from flask import current_app, has_app_context, has_request_context
 from flask import request as current_request
 from flask.sessions import SessionInterface
 from flask.signals import got_request_exception
-from itsdangerous import BadSignature, Signer
 
-from .exceptions import ConfigurationError, SessionBackendError
+from .cookies import CookieSigner
+from .exceptions import SessionBackendError
+from .options import Settings, check_option_names, resolve
+from .save_policy import SavePlan, plan_save
 from .session import ServerSideSession
-from .settings import Settings, check_option_names, resolve
 from .store import SessionStore
 
 if t.TYPE_CHECKING:
     from flask import Flask, Request, Response
+    from itsdangerous import Signer
 
 logger = logging.getLogger(__name__)
 
-#: Signed cookie values hold an id of this form: 43 URL-safe characters.
-SID_PATTERN = re.compile(r"[A-Za-z0-9_-]{43}")
-#: A signed cookie value: the id, and the version this browser last wrote
-#: (written with ``consistent_read="auto"``, read whatever the option).
-COOKIE_PATTERN = re.compile(rf"({SID_PATTERN.pattern})(?:\.([1-9][0-9]{{0,15}}))?")
 #: How many fresh ids a new session tries if its id is taken (never, in
 #: practice: ids have 256 random bits).
 CREATE_ATTEMPTS = 3
@@ -45,12 +41,11 @@ ENVIRON_KEY = "flask_dynamodb_session.session"
 
 
 class _AppState:
-    """What an interface resolved for one app: options, store, cookie signer."""
+    """What an interface resolved for one app: its store and cookie signer."""
 
-    def __init__(self, store: SessionStore) -> None:
+    def __init__(self, store: SessionStore, cookies: CookieSigner) -> None:
         self.store = store
-        self.signer: Signer | None = None
-        self.signer_keys: tuple[t.Any, ...] = ()
+        self.cookies = cookies
 
     @property
     def settings(self) -> Settings:
@@ -78,11 +73,8 @@ class DynamoDBSessionInterface(SessionInterface):
     most 400 KB after compression; a larger session raises
     :class:`~.exceptions.SessionTooLarge` before anything is written.
 
-    :param options: see the table of options in the README (``table``,
-        ``region_name``, ``endpoint_url``, ``client``, ``boto3_session``,
-        ``botocore_config``, ``ttl``, ``touch_after``, ``consistent_read``,
-        ``auto_create``, ``read_capacity``, ``write_capacity``,
-        ``billing_mode``, ``key_prefix``).
+    :param options: the options, by keyword (see the table of options in the
+        documentation).
     :raises TypeError: an unknown option.
     :raises ConfigurationError: an option's value is unusable.
     """
@@ -132,7 +124,7 @@ class DynamoDBSessionInterface(SessionInterface):
                 state = self._states.get(app)
                 if state is None:
                     store = SessionStore(resolve(self._options, app.config))
-                    state = _AppState(store)
+                    state = _AppState(store, CookieSigner(self.salt))
                     self._states[app] = state
                     # The store and its connections live as long as the app.
                     weakref.finalize(app, store.close)
@@ -149,31 +141,7 @@ class DynamoDBSessionInterface(SessionInterface):
         :raises ConfigurationError: ``SECRET_KEY`` is not set, or
             ``SECRET_KEY_FALLBACKS`` is not a list of keys.
         """
-        return self._signer(app, self._state(app))
-
-    def _signer(self, app: Flask, state: _AppState) -> Signer:
-        if not app.secret_key:
-            raise ConfigurationError(
-                "SECRET_KEY", app.secret_key, "must be set to sign session cookies"
-            )
-        fallbacks = app.config.get("SECRET_KEY_FALLBACKS") or ()
-        if isinstance(fallbacks, (str, bytes)):
-            raise ConfigurationError(
-                "SECRET_KEY_FALLBACKS",
-                "...",
-                "must be a list of old keys, not a single string (the value is"
-                " not shown)",
-            )
-        keys = (*fallbacks, app.secret_key)
-        if state.signer is None or keys != state.signer_keys:
-            state.signer = Signer(
-                list(keys),
-                salt=self.salt,
-                key_derivation="hmac",
-                digest_method=hashlib.sha256,
-            )
-            state.signer_keys = keys
-        return state.signer
+        return self._state(app).cookies.signer(app)
 
     # -- the request ---------------------------------------------------------
 
@@ -187,19 +155,9 @@ class DynamoDBSessionInterface(SessionInterface):
         state = self._state(app)
         if not app.secret_key:
             return None
-        signer = self._signer(app, state)
         cookie = request.cookies.get(self.get_cookie_name(app))
-        sid, version = None, 0
-        if cookie:
-            try:
-                value = signer.unsign(cookie).decode("ascii")
-            except (BadSignature, UnicodeDecodeError):
-                logger.debug("ignoring a session cookie with a bad signature")
-            else:
-                match = COOKIE_PATTERN.fullmatch(value)
-                if match is not None:
-                    sid, version = match[1], int(match[2] or 0)
-        loader = state.store.load
+        sid, version = state.cookies.read(app, cookie)
+        loader = state.store.items.load
         if version:
             loader = functools.partial(loader, min_version=version)
         session = self.session_class(sid, loader)
@@ -212,57 +170,69 @@ class DynamoDBSessionInterface(SessionInterface):
         A DynamoDB failure turns the response into a 503 with ``Retry-After``
         that sets no cookie.
         """
-        if not isinstance(session, ServerSideSession) or session.save_blocked:
+        if not isinstance(session, ServerSideSession):
             return
-        if session.accessed:
+        if session.accessed and not session.save_blocked:
             response.vary.add("Cookie")
-        if not session.used:
+        state = self._state(app)
+        plan = plan_save(
+            session,
+            refresh_each_request=app.config.get("SESSION_REFRESH_EACH_REQUEST", True),
+            touch_after=state.settings.touch_after,
+            now=time.time(),
+        )
+        if plan.action == "skip":
             return
         try:
-            self._save(app, session, response)
+            self._carry_out(app, state, session, plan, response)
         except SessionBackendError as exc:
             logger.error("the session could not be saved: %s", exc)
             _replace_with_error(response, exc)
 
-    def _save(self, app: Flask, session: ServerSideSession, response: Response) -> None:
-        state = self._state(app)
-        store = state.store
-        if not dict.__len__(session):
-            self._save_empty(app, session, response, store)
+    def _carry_out(
+        self,
+        app: Flask,
+        state: _AppState,
+        session: ServerSideSession,
+        plan: SavePlan,
+        response: Response,
+    ) -> None:
+        """Make the writes of ``plan``, then set or delete the cookie."""
+        items = state.store.items
+        if plan.action == "clear":
+            for sid in plan.stale_sids:
+                items.delete(sid)
+            self._delete_cookie(app, response)
             return
         lifetime = self._lifetime(app, session, state.settings)
+        record = session.record
         # The version now stored, or None if the session was logged out.
         version: int | None
-        if session.new:
-            version = self._save_new(session, store, lifetime)
+        if plan.action == "create":
+            version = self._save_new(session, state.store, lifetime)
         else:
-            changed, removed = session.changes()
-            record = session.record
             assert record is not None
-            if changed or removed:
-                version = store.save(
+            if plan.action == "update":
+                version = items.save(
                     session.sid,
                     session,
                     version=record.version,
-                    changed=changed,
-                    removed=removed,
+                    changed=plan.changed,
+                    removed=plan.removed,
                     lifetime=lifetime,
                     created_at=record.created_at,
                 )
-            elif session.modified:
-                touched = store.touch(session.sid, lifetime, record.created_at)
+            elif plan.action == "touch":
+                touched = items.touch(session.sid, lifetime, record.created_at)
                 version = record.version if touched else None
-            elif self._touch_due(app, record.written_at, state):
-                refreshed = self._refresh(session, store, lifetime)
+            else:
+                refreshed = self._refresh(session, state.store, lifetime)
                 if refreshed is None:
                     return
                 version = record.version if refreshed else None
-            else:
-                return
         if version is None:
             self._delete_cookie(app, response)
             return
-        record = session.record
         created_at = int(time.time())
         if record is not None and not session.new:
             created_at = record.created_at
@@ -273,8 +243,9 @@ class DynamoDBSessionInterface(SessionInterface):
     ) -> int | None:
         """Store a new session: its version, or ``None`` if the session it
         replaces (``regenerate()``) was logged out meanwhile."""
+        items = store.items
         for _ in range(CREATE_ATTEMPTS):
-            if store.create(session.sid, session, lifetime):
+            if items.create(session.sid, session, lifetime):
                 break
             session.regenerate()
         else:
@@ -284,7 +255,7 @@ class DynamoDBSessionInterface(SessionInterface):
             record = session.record
             assert record is not None
             changed, removed = session.changes()
-            version = store.supersede(
+            version = items.supersede(
                 session.predecessor,
                 session.sid,
                 session,
@@ -296,7 +267,7 @@ class DynamoDBSessionInterface(SessionInterface):
             if version is None:
                 return None
         for old_sid in session.discarded:
-            store.delete(old_sid)
+            items.delete(old_sid)
         return version
 
     def _refresh(
@@ -310,27 +281,10 @@ class DynamoDBSessionInterface(SessionInterface):
         record = session.record
         assert record is not None
         try:
-            return store.touch(session.sid, lifetime, record.created_at)
+            return store.items.touch(session.sid, lifetime, record.created_at)
         except SessionBackendError as exc:
             logger.warning("the session's expiry could not be pushed: %s", exc)
             return None
-
-    def _save_empty(
-        self,
-        app: Flask,
-        session: ServerSideSession,
-        response: Response,
-        store: SessionStore,
-    ) -> None:
-        stale = list(session.discarded)
-        if session.predecessor is not None:
-            stale.append(session.predecessor)
-        elif session.record is not None:
-            stale.append(session.sid)
-        for old_sid in stale:
-            store.delete(old_sid)
-        if stale or session.cookie_stale:
-            self._delete_cookie(app, response)
 
     def _lifetime(
         self, app: Flask, session: ServerSideSession, settings: Settings
@@ -338,11 +292,6 @@ class DynamoDBSessionInterface(SessionInterface):
         if session.permanent:
             return max(1, int(app.permanent_session_lifetime.total_seconds()))
         return settings.ttl
-
-    def _touch_due(self, app: Flask, written_at: int, state: _AppState) -> bool:
-        if not app.config.get("SESSION_REFRESH_EACH_REQUEST", True):
-            return False
-        return time.time() - written_at >= state.settings.touch_after
 
     # -- cookies -------------------------------------------------------------
 
@@ -370,10 +319,8 @@ class DynamoDBSessionInterface(SessionInterface):
     ) -> None:
         # With "auto" reads the cookie also carries, signed, the version this
         # browser wrote last, so that its next read can tell a stale answer.
-        payload = session.sid
-        if state.settings.consistent_read == "auto":
-            payload = f"{payload}.{version}"
-        value = self._signer(app, state).sign(payload).decode("ascii")
+        auto = state.settings.consistent_read == "auto"
+        value = state.cookies.write(app, session.sid, version if auto else None)
         expires = self.get_expiration_time(app, session)
         max_age = state.settings.max_age
         if expires is not None and max_age is not None:

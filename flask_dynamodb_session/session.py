@@ -17,7 +17,7 @@ from flask.sessions import SessionMixin
 from . import serialization
 
 if t.TYPE_CHECKING:
-    from .records import Record
+    from .layout import Record
 
     Loader = t.Callable[[str], Record | None]
 

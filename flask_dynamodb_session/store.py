@@ -1,39 +1,112 @@
-"""The session store: the items of a table, and the table's life.
+"""The session store: what ``interface.store`` is.
 
-:class:`SessionStore` is what ``interface.store`` is. It reads and writes
-sessions as :class:`.items.ItemStore` does, and adds what an app or an admin
-tool does to the table as a whole: create it (:mod:`.table`), sweep its
-expired sessions (:mod:`.maintenance`), and list or end the sessions of one
-user (:mod:`.users`).
+:class:`SessionStore` puts one table's parts together: a
+:class:`~.gateway.Gateway` that sends every call, the
+:class:`~.session_items.SessionItems` of the request path, and what an app or
+an admin tool does to the table as a whole: create it (:mod:`.table`), sweep
+its expired sessions (:mod:`.sweep`), list or end the sessions of one user
+(:mod:`.users`). Those modules take the gateway or the items; none of them
+imports this one.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 import typing as t
 
-from . import maintenance, table, users
-from .items import ItemStore
+from . import serialization, sweep, table, users
+from .gateway import Gateway
+from .layout import MAX_VERSION, check_size, seconds
+from .session_items import SessionItems
 
 if t.TYPE_CHECKING:
-    from .maintenance import ExpiredSweep
+    from datetime import timedelta
+
+    from .options import Settings
+    from .sweep import ExpiredSweep
     from .table import TableSetup
     from .users import UserSession
 
 logger = logging.getLogger(__name__)
 
 
-class SessionStore(ItemStore):
-    """Reads and writes sessions in one DynamoDB table, and looks after the table.
+class SessionStore:
+    """The sessions of one DynamoDB table, for use outside a request too.
 
-    Outside a request it is ``interface.store``: ``get(sid)``,
-    ``set(sid, data, lifetime=None)``, ``delete(sid)``, ``create_table()``,
-    ``delete_expired()``; with the ``user_key`` option, ``sessions_of(user_id)``,
-    ``revoke(handle)`` and ``revoke_user(user_id)``. Constructing one makes
-    no network call.
+    ``get(sid)``, ``set(sid, data, lifetime=None)``, ``delete(sid)``,
+    ``create_table()``, ``delete_expired()``; with the ``user_key`` option,
+    ``sessions_of(user_id)``, ``revoke(handle)`` and ``revoke_user(user_id)``.
+    Constructing one makes no network call.
 
     :param settings: the resolved options (table, client, prefix, ...).
     """
+
+    def __init__(self, settings: Settings) -> None:
+        #: The options this store was built with.
+        self.settings = settings
+        #: Sends every DynamoDB call of this store.
+        self.gateway = Gateway(settings)
+        self.gateway.sender = self
+        self.gateway.on_missing_table = self._create_missing_table
+        #: The reads and writes of the request path.
+        self.items = SessionItems(self.gateway)
+
+    @property
+    def table(self) -> str:
+        """The table name."""
+        return self.settings.table
+
+    def key(self, sid: str) -> str:
+        """The stored key (a user session's handle) of a session id."""
+        return self.items.key(sid)
+
+    def get(self, sid: str) -> dict[str, t.Any] | None:
+        """The contents of a session, or ``None`` if it is missing or expired.
+
+        :param sid: the session id (``session.sid``).
+        """
+        record = self.items.load(sid)
+        return None if record is None else record.data
+
+    def set(
+        self,
+        sid: str,
+        data: t.Mapping[str, t.Any],
+        lifetime: int | float | timedelta | None = None,
+    ) -> None:
+        """Store a session's contents, replacing what is there.
+
+        :param sid: the session id.
+        :param data: the new contents.
+        :param lifetime: seconds or a timedelta; defaults to the ``ttl`` option.
+        :raises SessionTooLarge: before writing.
+        """
+        duration = self.settings.ttl if lifetime is None else seconds(lifetime)
+        if duration <= 0:
+            raise ValueError("lifetime must be positive")
+        key = self.key(sid)
+        payload = serialization.encode(data)
+        now = int(time.time())
+        layout = self.items.layout
+        uid = layout.uid(data)
+        check_size(key, payload, now + duration, now, now, MAX_VERSION, uid=uid)
+        update = layout.update(payload, uid, now, now + duration, keep_created=True)
+        self.gateway.call(
+            "UpdateItem",
+            TableName=self.table,
+            Key={"id": {"S": key}},
+            UpdateExpression=update.expression,
+            ExpressionAttributeNames=update.names,
+            ExpressionAttributeValues=update.values,
+        )
+
+    def delete(self, sid: str) -> None:
+        """Delete a session ("log this session out everywhere"): one DeleteItem.
+
+        A missing session is no error.
+        """
+        self.items.delete(sid)
 
     def create_table(
         self,
@@ -48,24 +121,16 @@ class SessionStore(ItemStore):
         Idempotent; see :func:`.table.create_table`.
         """
         return table.create_table(
-            self,
+            self.gateway,
             read_capacity=read_capacity,
             write_capacity=write_capacity,
             billing_mode=billing_mode,
             wait=wait,
         )
 
-    def wait_until_active(self, delay: int = 1, max_attempts: int = 300) -> None:
-        """Poll DescribeTable until the table is ``ACTIVE``."""
-        table.wait_until_active(self, delay=delay, max_attempts=max_attempts)
-
-    def enable_ttl(self) -> str:
-        """Turn on TTL on ``expires``; see :func:`.table.enable_ttl`."""
-        return table.enable_ttl(self)
-
     def delete_expired(self, **options: t.Any) -> ExpiredSweep:
-        """Delete every expired session now; see :func:`.maintenance.delete_expired`."""
-        return maintenance.delete_expired(self, **options)
+        """Delete every expired session now; see :func:`.sweep.delete_expired`."""
+        return sweep.delete_expired(self.gateway, **options)
 
     def sessions_of(
         self, user_id: str | int, *, current_sid: str | None = None
@@ -75,38 +140,33 @@ class SessionStore(ItemStore):
         One Query of the index plus one BatchGetItem per 100 sessions; see
         :func:`.users.sessions_of`.
         """
-        return users.sessions_of(self, user_id, current_sid=current_sid)
+        return users.sessions_of(self.items, user_id, current_sid=current_sid)
 
     def revoke(self, handle: str, *, user_id: str | int | None = None) -> bool:
         """Delete one session by its handle (only the user's, given ``user_id``).
 
         See :func:`.users.revoke`.
         """
-        return users.revoke(self, handle, user_id=user_id)
+        return users.revoke(self.items, handle, user_id=user_id)
 
     def revoke_user(self, user_id: str | int, *, keep_sid: str | None = None) -> int:
         """Delete every session of a user but ``keep_sid``'s; return how many.
 
         See :func:`.users.revoke_user`.
         """
-        return users.revoke_user(self, user_id, keep_sid=keep_sid)
+        return users.revoke_user(self.items, user_id, keep_sid=keep_sid)
 
-    def ensure_table(self) -> None:
-        """Create the table once per process (``auto_create``), thread-safely."""
-        with self._lock:
-            if self.table_ready:
-                return
-            logger.info("creating the session table %s", self.table)
-            setup = self.create_table()
-            if setup.ttl == "unsupported":
-                logger.warning(
-                    "the DynamoDB server does not support TTL; expired"
-                    " sessions of table %s stay until `flask dynamo-session"
-                    " delete-expired` runs",
-                    self.table,
-                )
-            self.table_ready = True
+    def close(self) -> None:
+        """Close the clients this store built (a client given to it stays open)."""
+        self.gateway.close()
 
-    def _create_missing_table(self) -> bool:
-        self.ensure_table()
-        return True
+    def _create_missing_table(self) -> None:
+        """``auto_create``: the gateway found the table missing."""
+        logger.info("creating the session table %s", self.table)
+        setup = self.create_table()
+        if setup.ttl == "UNSUPPORTED":
+            logger.warning(
+                "the DynamoDB server does not support TTL; expired sessions of"
+                " table %s stay until `flask dynamo-session delete-expired` runs",
+                self.table,
+            )

@@ -27,7 +27,7 @@ if t.TYPE_CHECKING:
         TableDescriptionTypeDef,
     )
 
-    from .items import ItemStore
+    from .gateway import Gateway
 
 logger = logging.getLogger(__name__)
 
@@ -35,6 +35,12 @@ logger = logging.getLogger(__name__)
 UNSUPPORTED_CODES = frozenset({"UnknownOperationException", "UnsupportedOperation"})
 #: The global secondary index of a user's sessions, hash key ``uid``.
 INDEX_NAME = "uid-index"
+#: What turning on TTL found: the server has no TTL (``"UNSUPPORTED"``: run
+#: ``delete-expired`` on a schedule instead).
+TtlSetup = t.Literal["ENABLED", "ALREADY_ENABLED", "UNSUPPORTED"]
+#: What happened to the index: created with the table, added to the existing
+#: table, or there already.
+IndexSetup = t.Literal["created", "added", "exists"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -43,43 +49,41 @@ class TableSetup:
 
     #: The table was created now (``False``: it existed already).
     created: bool
-    #: ``"enabled"``, ``"already enabled"`` or ``"unsupported"`` (the server
-    #: has no TTL: run ``delete-expired`` on a schedule instead).
-    ttl: str
-    #: What happened to the index :data:`INDEX_NAME`: ``"created"`` (with
-    #: the table), ``"added"`` (to the existing table), ``"exists"``, or
-    #: ``None`` without the ``user_key`` option.
-    index: str | None = None
+    #: What turning on TTL found.
+    ttl: TtlSetup
+    #: What happened to the index :data:`INDEX_NAME`; ``None`` without the
+    #: ``user_key`` option.
+    index: IndexSetup | None = None
 
 
 def create_table(
-    store: ItemStore,
+    gateway: Gateway,
     *,
     read_capacity: int | None = None,
     write_capacity: int | None = None,
     billing_mode: str | None = None,
     wait: bool = True,
 ) -> TableSetup:
-    """Create the store's table if it is missing, wait for it, turn on TTL.
+    """Create the gateway's table if it is missing, wait for it, turn on TTL.
 
     Idempotent: an existing table is left as it is (only TTL is turned on,
     and the index added if it is missing). The table has one hash key,
     ``id`` of type S; with the ``user_key`` option, also the index
     :data:`INDEX_NAME` (see :func:`add_index`).
 
-    :param store: the store whose table and options to use.
+    :param gateway: the gateway of the table.
     :param read_capacity: provisioned reads; default from the options.
     :param write_capacity: provisioned writes; default from the options.
     :param billing_mode: ``"PROVISIONED"`` or ``"PAY_PER_REQUEST"``; default
         from the options.
     :param wait: wait until the table (and its index) is ``ACTIVE``.
     """
-    settings = store.settings
+    settings = gateway.settings
     mode = (billing_mode or settings.billing_mode).upper()
-    capacity = _capacity(store, read_capacity, write_capacity)
+    capacity = _capacity(gateway, read_capacity, write_capacity)
     with_index = settings.user_key is not None
     request: dict[str, t.Any] = {
-        "TableName": store.table,
+        "TableName": gateway.table,
         "KeySchema": [{"AttributeName": "id", "KeyType": "HASH"}],
         "AttributeDefinitions": [{"AttributeName": "id", "AttributeType": "S"}],
         "BillingMode": mode,
@@ -93,9 +97,8 @@ def create_table(
         ]
     created = True
     try:
-        store._call(
+        gateway.call(
             "CreateTable",
-            store.client.create_table,
             passthrough=("ResourceInUseException",),
             **request,
         )
@@ -104,30 +107,30 @@ def create_table(
             raise
         created = False
     if wait:
-        wait_until_active(store)
-    index = None
+        wait_until_active(gateway)
+    index: IndexSetup | None = None
     if with_index:
         if created:
             index = "created"
             if wait:
-                wait_for_index(store)
+                wait_for_index(gateway)
         else:
             index = add_index(
-                store,
+                gateway,
                 read_capacity=read_capacity,
                 write_capacity=write_capacity,
                 wait=wait,
             )
-    return TableSetup(created=created, ttl=enable_ttl(store), index=index)
+    return TableSetup(created=created, ttl=enable_ttl(gateway), index=index)
 
 
 def add_index(
-    store: ItemStore,
+    gateway: Gateway,
     *,
     read_capacity: int | None = None,
     write_capacity: int | None = None,
     wait: bool = True,
-) -> str:
+) -> IndexSetup:
     """Add the index :data:`INDEX_NAME` to the existing table, if it lacks it.
 
     One DescribeTable, then, if the index is missing, one UpdateTable. The
@@ -144,20 +147,19 @@ def add_index(
     :raises SessionBackendError: DynamoDB failed, or the index did not
         become ``ACTIVE``.
     """
-    table = describe_table(store)
+    table = describe_table(gateway)
     state = _status(index_description(table))
     if state == "ACTIVE":
         return "exists"
-    result = "exists"
+    result: IndexSetup = "exists"
     if state is None:
         provisioned = _billing_mode(table) == "PROVISIONED"
-        capacity = _capacity(store, read_capacity, write_capacity)
+        capacity = _capacity(gateway, read_capacity, write_capacity)
         try:
-            store._call(
+            gateway.call(
                 "UpdateTable",
-                store.client.update_table,
                 passthrough=("ResourceInUseException",),
-                TableName=store.table,
+                TableName=gateway.table,
                 AttributeDefinitions=[_UID_DEFINITION],
                 GlobalSecondaryIndexUpdates=[
                     {"Create": _index(capacity if provisioned else None)}
@@ -165,24 +167,24 @@ def add_index(
             )
         except ClientError as exc:
             # Another process may have added it meanwhile.
-            if index_status(store) is None:
+            if index_status(gateway) is None:
                 if error_code(exc) != "ResourceInUseException":
                     raise
                 raise SessionBackendError(
-                    f"table {store.table!r} is being changed; run `flask"
+                    f"table {gateway.table!r} is being changed; run `flask"
                     " dynamo-session create-table` again once it is ACTIVE",
                     operation="UpdateTable",
                 ) from exc
         else:
             result = "added"
-            logger.info("adding the index %s to table %s", INDEX_NAME, store.table)
+            logger.info("adding the index %s to table %s", INDEX_NAME, gateway.table)
     if wait:
-        wait_for_index(store)
+        wait_for_index(gateway)
     return result
 
 
 def wait_for_index(
-    store: ItemStore, *, delay: float = 2, max_attempts: int = 900
+    gateway: Gateway, *, delay: float = 2, max_attempts: int = 900
 ) -> None:
     """Poll DescribeTable until the index :data:`INDEX_NAME` is ``ACTIVE``.
 
@@ -196,42 +198,41 @@ def wait_for_index(
     for attempt in range(max_attempts):
         if attempt:
             time.sleep(delay)
-        table = describe_table(store)
+        table = describe_table(gateway)
         state = _status(index_description(table))
         if state == "ACTIVE":
             return
         if state is None and table.get("TableStatus") == "ACTIVE":
             raise SessionBackendError(
                 f"the DynamoDB server did not add the index {INDEX_NAME!r} to"
-                f" table {store.table!r} (some local servers cannot add an index"
+                f" table {gateway.table!r} (some local servers cannot add an index"
                 " to an existing table: create the table anew there)",
                 operation="UpdateTable",
             )
     raise SessionBackendError(
-        f"the index {INDEX_NAME!r} of table {store.table!r} is still {state}"
+        f"the index {INDEX_NAME!r} of table {gateway.table!r} is still {state}"
         f" after {delay * max_attempts:.0f} s (building it reads the whole"
         " table); run `flask dynamo-session create-table` again to wait on",
         operation="DescribeTable",
     )
 
 
-def index_status(store: ItemStore) -> str | None:
+def index_status(gateway: Gateway) -> str | None:
     """The state of the index (``ACTIVE``, ``CREATING``...): one DescribeTable.
 
     :return: ``None`` if the table has no index :data:`INDEX_NAME`.
     :raises SessionBackendError: the table is missing, or DynamoDB failed.
     """
-    return _status(index_description(describe_table(store)))
+    return _status(index_description(describe_table(gateway)))
 
 
-def describe_table(store: ItemStore) -> TableDescriptionTypeDef:
+def describe_table(gateway: Gateway) -> TableDescriptionTypeDef:
     """The table's description: one DescribeTable.
 
     :raises SessionBackendError: the table is missing, or DynamoDB failed.
     """
-    return store._call(
-        "DescribeTable", store.client.describe_table, TableName=store.table
-    )["Table"]
+    response = gateway.call("DescribeTable", TableName=gateway.table)
+    return t.cast("TableDescriptionTypeDef", response["Table"])
 
 
 def index_description(
@@ -253,11 +254,11 @@ def _billing_mode(table: TableDescriptionTypeDef) -> str:
 
 
 def _capacity(
-    store: ItemStore, read_capacity: int | None, write_capacity: int | None
+    gateway: Gateway, read_capacity: int | None, write_capacity: int | None
 ) -> dict[str, int]:
     return {
-        "ReadCapacityUnits": read_capacity or store.settings.read_capacity,
-        "WriteCapacityUnits": write_capacity or store.settings.write_capacity,
+        "ReadCapacityUnits": read_capacity or gateway.settings.read_capacity,
+        "WriteCapacityUnits": write_capacity or gateway.settings.write_capacity,
     }
 
 
@@ -277,16 +278,16 @@ _UID_DEFINITION = {"AttributeName": "uid", "AttributeType": "S"}
 
 
 def wait_until_active(
-    store: ItemStore, *, delay: int = 1, max_attempts: int = 300
+    gateway: Gateway, *, delay: int = 1, max_attempts: int = 300
 ) -> None:
     """Poll DescribeTable until the table is ``ACTIVE``.
 
     :raises SessionBackendError: it did not become ``ACTIVE`` in time.
     """
-    waiter = store.client.get_waiter("table_exists")
+    waiter = gateway.table_exists_waiter()
     try:
         waiter.wait(
-            TableName=store.table,
+            TableName=gateway.table,
             WaiterConfig={"Delay": delay, "MaxAttempts": max_attempts},
         )
     except WaiterError as exc:
@@ -298,7 +299,7 @@ def wait_until_active(
                 operation="DescribeTable",
             ) from exc
         raise SessionBackendError(
-            f"table {store.table!r} did not become ACTIVE: {exc}",
+            f"table {gateway.table!r} did not become ACTIVE: {exc}",
             operation="DescribeTable",
         ) from exc
     except BotoCoreError as exc:
@@ -307,25 +308,24 @@ def wait_until_active(
         ) from exc
 
 
-def enable_ttl(store: ItemStore) -> str:
+def enable_ttl(gateway: Gateway) -> TtlSetup:
     """Turn on TTL on ``expires``.
 
-    :return: ``"enabled"``, ``"already enabled"``, or ``"unsupported"`` for a
+    :return: ``"ENABLED"``, ``"ALREADY_ENABLED"``, or ``"UNSUPPORTED"`` for a
         server without TTL; the caller tells the user.
     """
     try:
-        store._call(
+        gateway.call(
             "UpdateTimeToLive",
-            store.client.update_time_to_live,
             passthrough=UNSUPPORTED_CODES,
-            TableName=store.table,
+            TableName=gateway.table,
             TimeToLiveSpecification={"Enabled": True, "AttributeName": "expires"},
         )
     except ClientError as exc:
         message = str(exc.response.get("Error", {}).get("Message", ""))
         if error_code(exc) == "ValidationException" and "already enabled" in message:
-            return "already enabled"
+            return "ALREADY_ENABLED"
         if error_code(exc) not in UNSUPPORTED_CODES:
             raise
-        return "unsupported"
-    return "enabled"
+        return "UNSUPPORTED"
+    return "ENABLED"

@@ -23,8 +23,9 @@ from datetime import datetime, timezone
 
 from botocore.exceptions import ClientError
 
+from .batches import MAX_BATCH_ATTEMPTS, backoff_delay
 from .exceptions import ConfigurationError, SessionBackendError, error_code
-from .maintenance import DIGEST_LENGTH, MAX_BATCH_ATTEMPTS, backoff_delay
+from .layout import DIGEST_LENGTH
 from .table import INDEX_NAME, index_status
 
 if t.TYPE_CHECKING:
@@ -35,7 +36,7 @@ if t.TYPE_CHECKING:
         KeysAndAttributesTypeDef,
     )
 
-    from .items import ItemStore
+    from .session_items import SessionItems
 
 logger = logging.getLogger(__name__)
 
@@ -77,14 +78,14 @@ class UserSession:
     current: bool = False
 
 
-def user_uid(store: ItemStore, user_id: str | int) -> str:
+def user_uid(items: SessionItems, user_id: str | int) -> str:
     """The ``uid`` attribute of a user's sessions: ``key_prefix`` + the id.
 
     :raises ConfigurationError: the ``user_key`` option is not set.
     :raises TypeError: the id is not a str or an int (a bool is not an id).
     :raises ValueError: the id is an empty string.
     """
-    if store.settings.user_key is None:
+    if items.settings.user_key is None:
         raise ConfigurationError(
             USER_KEY,
             None,
@@ -94,11 +95,11 @@ def user_uid(store: ItemStore, user_id: str | int) -> str:
         raise TypeError(f"a user id is a str or an int, not {type(user_id).__name__}")
     if user_id == "":
         raise ValueError("a user id must not be empty")
-    return f"{store.settings.key_prefix}{user_id}"
+    return f"{items.settings.key_prefix}{user_id}"
 
 
 def sessions_of(
-    store: ItemStore, user_id: str | int, *, current_sid: str | None = None
+    items: SessionItems, user_id: str | int, *, current_sid: str | None = None
 ) -> list[UserSession]:
     """The user's live sessions, most recently active first.
 
@@ -107,7 +108,7 @@ def sessions_of(
     ``expires``, or older than ``max_age``) and sessions whose data cannot be
     decoded (with a warning) are left out.
 
-    :param store: the session store.
+    :param items: the session items.
     :param user_id: the id the sessions hold under the ``user_key``.
     :param current_sid: the id of the session making the request, to mark
         it :attr:`UserSession.current`.
@@ -115,13 +116,13 @@ def sessions_of(
         index (run ``flask dynamo-session create-table``).
     :raises SessionBackendError: DynamoDB failed.
     """
-    uid = user_uid(store, user_id)
-    handles = list(_handles(store, uid))
-    current = None if current_sid is None else store.key(current_sid)
+    uid = user_uid(items, user_id)
+    handles = list(_handles(items, uid))
+    current = None if current_sid is None else items.key(current_sid)
     now = time.time()
     found = []
-    for item in _read_items(store, handles):
-        session = _user_session(store, item, uid, now)
+    for item in _read_items(items, handles):
+        session = _user_session(items, item, uid, now)
         if session is not None:
             found.append(
                 dataclasses.replace(session, current=session.handle == current)
@@ -132,11 +133,13 @@ def sessions_of(
     return found
 
 
-def revoke(store: ItemStore, handle: str, *, user_id: str | int | None = None) -> bool:
+def revoke(
+    items: SessionItems, handle: str, *, user_id: str | int | None = None
+) -> bool:
     """Delete one session by its :attr:`UserSession.handle`: one DeleteItem.
 
     :param handle: the handle, as :func:`sessions_of` gave it. A string that
-        is not a stored key of this store is refused without any call.
+        is not a stored key of this items is refused without any call.
     :param user_id: delete it only if it is this user's session (a
         conditional delete: a handle posted by a browser can never delete
         another user's session).
@@ -145,15 +148,15 @@ def revoke(store: ItemStore, handle: str, *, user_id: str | int | None = None) -
     :raises ConfigurationError: ``user_id`` given but ``user_key`` not set.
     :raises SessionBackendError: DynamoDB failed.
     """
-    uid = None if user_id is None else user_uid(store, user_id)
-    if not isinstance(handle, str) or not _is_handle(store, handle):
-        logger.info("refusing to revoke a handle that is no session key of this store")
+    uid = None if user_id is None else user_uid(items, user_id)
+    if not isinstance(handle, str) or not _is_handle(items, handle):
+        logger.info("refusing to revoke a handle that is no session key of this items")
         return False
-    return _delete(store, handle, uid)
+    return _delete(items, handle, uid)
 
 
 def revoke_user(
-    store: ItemStore, user_id: str | int, *, keep_sid: str | None = None
+    items: SessionItems, user_id: str | int, *, keep_sid: str | None = None
 ) -> int:
     """End every session of a user ("log out everywhere"), or every other one.
 
@@ -167,11 +170,11 @@ def revoke_user(
         index.
     :raises SessionBackendError: DynamoDB failed.
     """
-    uid = user_uid(store, user_id)
-    kept = None if keep_sid is None else store.key(keep_sid)
+    uid = user_uid(items, user_id)
+    kept = None if keep_sid is None else items.key(keep_sid)
     deleted = 0
-    for handle in _handles(store, uid):
-        if handle != kept and _delete(store, handle, uid):
+    for handle in _handles(items, uid):
+        if handle != kept and _delete(items, handle, uid):
             deleted += 1
     logger.info("revoked %d sessions of a user", deleted)
     return deleted
@@ -180,10 +183,10 @@ def revoke_user(
 # -- helpers ------------------------------------------------------------------
 
 
-def _handles(store: ItemStore, uid: str) -> Iterator[str]:
+def _handles(items: SessionItems, uid: str) -> Iterator[str]:
     """The stored keys the index lists under ``uid``: one Query a page."""
     request: dict[str, t.Any] = {
-        "TableName": store.table,
+        "TableName": items.table,
         "IndexName": INDEX_NAME,
         "KeyConditionExpression": _UID_IS,
         "ExpressionAttributeNames": {"#u": "uid"},
@@ -191,7 +194,7 @@ def _handles(store: ItemStore, uid: str) -> Iterator[str]:
     }
     seen: set[str] = set()
     while True:
-        page = _query(store, request)
+        page = _query(items, request)
         for item in page.get("Items", ()):
             handle = item.get("id", {}).get("S")
             if handle is not None and handle not in seen:
@@ -203,64 +206,63 @@ def _handles(store: ItemStore, uid: str) -> Iterator[str]:
         request["ExclusiveStartKey"] = last_key
 
 
-def _query(store: ItemStore, request: dict[str, t.Any]) -> t.Mapping[str, t.Any]:
+def _query(items: SessionItems, request: dict[str, t.Any]) -> t.Mapping[str, t.Any]:
     """One Query page; a missing or unready index is a clear error."""
     try:
-        return store._call(
+        response: t.Mapping[str, t.Any] = items.gateway.call(
             "Query",
-            store.client.query,
             passthrough=("ResourceNotFoundException",),
             **request,
         )
+        return response
     except ClientError as exc:
         if error_code(exc) not in ("ValidationException", "ResourceNotFoundException"):
             raise
         # DynamoDB says ValidationException, moto ResourceNotFoundException;
         # the table's description tells which (a missing table raises here).
-        state = index_status(store)
+        state = index_status(items.gateway)
         if state is None:
             raise ConfigurationError(
                 USER_KEY,
-                store.settings.user_key,
-                f"needs the index {INDEX_NAME!r} of table {store.table!r}, which"
+                items.settings.user_key,
+                f"needs the index {INDEX_NAME!r} of table {items.table!r}, which"
                 " it lacks: add it with `flask dynamo-session create-table`",
             ) from exc
         if state != "ACTIVE":
             raise SessionBackendError(
-                f"the index {INDEX_NAME!r} of table {store.table!r} is {state},"
+                f"the index {INDEX_NAME!r} of table {items.table!r} is {state},"
                 " not ACTIVE yet; `flask dynamo-session create-table` waits for it",
                 operation="Query",
             ) from exc
         raise
 
 
-def _read_items(store: ItemStore, handles: list[str]) -> Iterator[Item]:
+def _read_items(items: SessionItems, handles: list[str]) -> Iterator[Item]:
     """The items of ``handles``: one BatchGetItem per :data:`BATCH_GET_SIZE`."""
     for start in range(0, len(handles), BATCH_GET_SIZE):
         keys = [
             {"id": {"S": handle}} for handle in handles[start : start + BATCH_GET_SIZE]
         ]
-        yield from _batch_get(store, keys)
+        yield from _batch_get(items, keys)
 
 
-def _batch_get(store: ItemStore, keys: list[dict[str, t.Any]]) -> Iterator[Item]:
+def _batch_get(items: SessionItems, keys: list[dict[str, t.Any]]) -> Iterator[Item]:
     """Read ``keys``, sending the unprocessed ones again after a back-off."""
     request: KeysAndAttributesTypeDef = {
         "Keys": keys,
         "ProjectionExpression": ", ".join(_READ_NAMES),
         "ExpressionAttributeNames": _READ_NAMES,
-        "ConsistentRead": store.settings.consistent_read is True,
+        "ConsistentRead": items.settings.consistent_read is True,
     }
     for attempt in range(MAX_BATCH_ATTEMPTS):
         if attempt:
             time.sleep(backoff_delay(attempt - 1, 5.0))
-        response = store._call(
+        response = items.gateway.call(
             "BatchGetItem",
-            store.client.batch_get_item,
-            RequestItems={store.table: request},
+            RequestItems={items.table: request},
         )
-        yield from response.get("Responses", {}).get(store.table, ())
-        unprocessed = response.get("UnprocessedKeys", {}).get(store.table)
+        yield from response.get("Responses", {}).get(items.table, ())
+        unprocessed = response.get("UnprocessedKeys", {}).get(items.table)
         if not unprocessed or not unprocessed.get("Keys"):
             return
         logger.debug("%d reads left unprocessed, retrying", len(unprocessed["Keys"]))
@@ -273,7 +275,7 @@ def _batch_get(store: ItemStore, keys: list[dict[str, t.Any]]) -> Iterator[Item]
 
 
 def _user_session(
-    store: ItemStore, item: Item, uid: str, now: float
+    items: SessionItems, item: Item, uid: str, now: float
 ) -> UserSession | None:
     """The session of an item, or ``None`` if it is not live or not the user's.
 
@@ -283,7 +285,7 @@ def _user_session(
     """
     if item.get("uid", {}).get("S") != uid:
         return None
-    record = store.layout.record(item, now)
+    record = items.layout.record(item, now)
     if record is None:
         return None
     return UserSession(
@@ -295,7 +297,7 @@ def _user_session(
     )
 
 
-def _delete(store: ItemStore, handle: str, uid: str | None) -> bool:
+def _delete(items: SessionItems, handle: str, uid: str | None) -> bool:
     """Delete a stored key, if it exists (and holds ``uid``, if given)."""
     condition: dict[str, t.Any]
     if uid is None:
@@ -307,10 +309,9 @@ def _delete(store: ItemStore, handle: str, uid: str | None) -> bool:
             "ExpressionAttributeValues": {":uid": {"S": uid}},
         }
     try:
-        store._call(
+        items.gateway.call(
             "DeleteItem",
-            store.item_client.delete_item,
-            TableName=store.table,
+            TableName=items.table,
             Key={"id": {"S": handle}},
             **condition,
         )
@@ -321,9 +322,9 @@ def _delete(store: ItemStore, handle: str, uid: str | None) -> bool:
     return True
 
 
-def _is_handle(store: ItemStore, handle: str) -> bool:
-    """``handle`` is a stored key of this store: the prefix and 64 hex digits."""
-    prefix = store.settings.key_prefix
+def _is_handle(items: SessionItems, handle: str) -> bool:
+    """``handle`` is a stored key of this items: the prefix and 64 hex digits."""
+    prefix = items.settings.key_prefix
     return (
         handle.startswith(prefix) and _DIGEST.fullmatch(handle, len(prefix)) is not None
     )

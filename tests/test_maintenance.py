@@ -633,7 +633,7 @@ def test_status_without_ttl_support(
 ) -> None:
     fail(dynamodb, "DescribeTimeToLive", "UnknownOperationException")
     status = table_status(store)
-    assert (status.ttl, status.ttl_attribute) == ("unsupported", None)
+    assert (status.ttl, status.ttl_attribute) == ("UNSUPPORTED", None)
     assert status.status == "ACTIVE"
 
 

@@ -51,7 +51,7 @@ and its calls stay on boto3:
   tracing, a user's hook; and a botocore function of the call path that
   something replaced, as aws-xray-sdk, OpenTelemetry and ddtrace do.
 
-:func:`resolve` raises if a botocore internal it reads is missing or not of
+:func:`read_settings` raises if a botocore internal it reads is missing or not of
 the type expected; :func:`.transport.lean_client_for` keeps boto3 then too.
 """
 
@@ -59,8 +59,6 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import functools
-import inspect
 import os
 import re
 import ssl
@@ -69,12 +67,13 @@ import typing as t
 from urllib.parse import urlsplit
 
 from botocore import UNSIGNED, loaders, retryhandler, translate
-from botocore.discovery import EndpointDiscoveryHandler
 from botocore.exceptions import BotoCoreError
 from botocore.hooks import HierarchicalEmitter
 from botocore.httpsession import URLLib3Session, create_urllib3_context, get_cert_path
 from botocore.regions import EndpointResolverBuiltins
 from botocore.retries import standard
+
+from . import call_hooks
 
 if t.TYPE_CHECKING:
     from botocore.credentials import Credentials
@@ -88,24 +87,6 @@ NeedsRetry = t.Callable[..., t.Any]
 AfterCall = t.Callable[..., None]
 
 _SIGV4 = "aws.auth#sigv4"
-#: The calls a lean client makes.
-_OPERATIONS = ("GetItem", "PutItem", "UpdateItem", "DeleteItem")
-#: The events botocore emits for each call (``before-endpoint-resolution``
-#: aside, which names no operation).
-_CALL_EVENTS = (
-    "provide-client-params",
-    "before-parameter-build",
-    "before-call",
-    "request-created",
-    "choose-signer",
-    "before-sign",
-    "before-send",
-    "response-received",
-    "needs-retry",
-    "before-parse",
-    "after-call",
-    "after-call-error",
-)
 #: Anything but printable ASCII.
 _UNSAFE = re.compile(r"[^\x20-\x7e]")
 
@@ -135,7 +116,7 @@ class LeanSettings:
     user_agent: str
 
 
-def resolve(client: t.Any) -> LeanSettings | str:
+def read_settings(client: t.Any) -> LeanSettings | str:
     """The settings of a lean client standing in for ``client``.
 
     Makes no network call.
@@ -227,11 +208,11 @@ def _unsupported(client: t.Any) -> str | None:
     version = client._request_signer._signature_version
     if version is UNSIGNED or version != "v4":
         return f"signature version {version!r}"
-    if _discovers_endpoints(client):
+    if call_hooks.discovers_endpoints(client):
         return "endpoint discovery"
     if meta.config.account_id_endpoint_mode == "required":
         return "account_id_endpoint_mode='required'"
-    return _call_hooks(client) or _patched_call_path(client)
+    return call_hooks.call_hooks(client) or call_hooks.patched_call_path(client)
 
 
 def _endpoint(client: t.Any) -> tuple[str, str, str] | str:
@@ -260,7 +241,7 @@ def _endpoint(client: t.Any) -> tuple[str, str, str] | str:
         EndpointResolverBuiltins.ACCOUNT_ID_ENDPOINT_MODE: "disabled",
     }
     isolated._event_emitter = HierarchicalEmitter()
-    operation = client.meta.service_model.operation_model(_OPERATIONS[0])
+    operation = client.meta.service_model.operation_model(call_hooks.OPERATIONS[0])
     try:
         endpoint = isolated.construct_endpoint(operation, {}, {})
         schemes = endpoint.properties.get("authSchemes")
@@ -278,103 +259,6 @@ def _endpoint(client: t.Any) -> tuple[str, str, str] | str:
         signing.get("region", region),
         signing.get("signing_name", signing_name),
     )
-
-
-def _discovers_endpoints(client: t.Any) -> bool:
-    """Whether botocore attached endpoint discovery to the client.
-
-    The option is resolved at client creation and kept nowhere but in the
-    handlers it registers, so those are looked for.
-    """
-    emitter = getattr(client.meta.events, "_emitter", None)
-    handlers = getattr(emitter, "_handlers", None)
-    if handlers is None:  # cannot tell: assume the worst
-        return True
-    found = handlers.prefix_search("before-parameter-build.dynamodb.GetItem")
-    return any(
-        isinstance(getattr(handler, "__self__", None), EndpointDiscoveryHandler)
-        for handler in found
-    )
-
-
-def _call_hooks(client: t.Any) -> str | None:
-    """A handler of an item call's events that botocore did not register.
-
-    Such a handler may change what is sent, where, or what is answered
-    (moto's active mock and botocore's ``Stubber`` answer in place of the
-    service; tracing records the call): the lean client would bypass it.
-    moto's hook, registered on every client once moto is imported, counts
-    only while a mock is active.
-    """
-    handlers = client.meta.events._emitter._handlers
-    service = client.meta.service_model.service_id.hyphenize()
-    names = [f"before-endpoint-resolution.{service}"] + [
-        f"{event}.{service}.{operation}"
-        for event in _CALL_EVENTS
-        for operation in _OPERATIONS
-    ]
-    for name in names:
-        for handler in handlers.prefix_search(name):
-            if not _botocores_own(handler) and not _inactive_mock(handler):
-                module, qualname = _origin(handler)
-                event = name.split(".", 1)[0]
-                return f"a {event} handler: {module}.{qualname}"
-    return None
-
-
-def _patched_call_path(client: t.Any) -> str | None:
-    """A botocore function of the call path that something replaced.
-
-    Tracing libraries (aws-xray-sdk, OpenTelemetry, ddtrace) wrap these
-    instead of registering event handlers; the lean client would bypass
-    them.
-    """
-    endpoint_type = type(client._endpoint)
-    functions = [
-        (type(client), "_make_api_call"),
-        (endpoint_type, "make_request"),
-        (endpoint_type, "prepare_request"),
-        (endpoint_type, "_send"),
-        (URLLib3Session, "send"),
-    ]
-    for owner, name in functions:
-        function = inspect.getattr_static(owner, name)
-        if type(function) is not types.FunctionType or not _in_botocore(
-            function.__module__
-        ):
-            return f"botocore's {name} patched (as tracing does)"
-    return None
-
-
-def _botocores_own(handler: t.Any) -> bool:
-    """Whether botocore registered ``handler`` (its ``Stubber`` aside)."""
-    module = _origin(handler)[0]
-    return _in_botocore(module) and module != "botocore.stub"
-
-
-def _in_botocore(module: str) -> bool:
-    return module == "botocore" or module.startswith("botocore.")
-
-
-def _inactive_mock(handler: t.Any) -> bool:
-    """Whether ``handler`` is moto's hook while no moto mock is active."""
-    kind = type(handler)
-    return (
-        kind.__name__ == "BotocoreStubber"
-        and kind.__module__.startswith("moto.")
-        and getattr(handler, "enabled", None) is False
-    )
-
-
-def _origin(handler: t.Any) -> tuple[str, str]:
-    """The module and qualified name of a function, method or callable."""
-    while isinstance(handler, functools.partial):
-        handler = handler.func
-    if not (inspect.isfunction(handler) or inspect.ismethod(handler)):
-        handler = type(handler)
-    module = getattr(handler, "__module__", None)
-    name = getattr(handler, "__qualname__", None)
-    return str(module), str(name)
 
 
 def _unsafe_in_head(values: dict[str, str]) -> str | None:

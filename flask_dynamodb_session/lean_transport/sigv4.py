@@ -95,7 +95,7 @@ def amz_date(now: float | None = None) -> str:
     return stamp
 
 
-class Signer:
+class SigV4Signer:
     """Signs DynamoDB requests to one host, region and service.
 
     :param host: the ``Host`` header sent (see :func:`host_header`).

@@ -1,14 +1,12 @@
-"""Looking after the session table outside a request.
+"""Deleting expired sessions now: ``flask dynamo-session delete-expired``.
 
-The plain functions behind ``flask dynamo-session status`` and
-``delete-expired``. They take a :class:`~.items.ItemStore` and make every
-DynamoDB call through it, so a failure arrives as the package's own
+For tables without TTL, or to purge before TTL gets to it (it can take
+days). Every call goes through the table's :class:`~.gateway.Gateway`, so a
+failure arrives as the package's own
 :class:`~.exceptions.SessionBackendError` or
 :class:`~.exceptions.ConfigurationError`.
 
-The IAM permissions they need on the table: ``DescribeTable`` and
-``DescribeTimeToLive`` (:func:`table_status`), ``Scan`` and
-``BatchWriteItem`` (:func:`delete_expired`).
+The IAM permissions it needs on the table: ``Scan`` and ``BatchWriteItem``.
 """
 
 from __future__ import annotations
@@ -19,17 +17,15 @@ import decimal
 import logging
 import math
 import queue
-import random
 import re
 import threading
 import time
 import typing as t
 from datetime import datetime
 
-from botocore.exceptions import ClientError
-
-from .exceptions import SessionBackendError, error_code
-from .table import UNSUPPORTED_CODES, index_description
+from .batches import MAX_BATCH_ATTEMPTS, backoff_delay
+from .exceptions import SessionBackendError
+from .layout import DIGEST_LENGTH
 
 if t.TYPE_CHECKING:
     from mypy_boto3_dynamodb.type_defs import (
@@ -38,7 +34,7 @@ if t.TYPE_CHECKING:
         WriteRequestTypeDef,
     )
 
-    from .items import ItemStore
+    from .gateway import Gateway
 
 logger = logging.getLogger(__name__)
 
@@ -48,15 +44,6 @@ BATCH_SIZE = 25
 PAGE_SIZE = 1000
 #: Threads :func:`delete_expired` runs at most, whatever the segment count.
 MAX_THREADS = 16
-#: How many times one batch is sent while DynamoDB leaves items unprocessed.
-MAX_BATCH_ATTEMPTS = 10
-#: The first back-off delay, in seconds; it doubles with every attempt.
-BASE_BACKOFF = 0.05
-#: The TTL state of a server that has no ``DescribeTimeToLive``.
-UNSUPPORTED = "unsupported"
-#: A stored key is ``key_prefix`` followed by exactly this many lowercase hex
-#: digits (the SHA-256 digest of the session id).
-DIGEST_LENGTH = 64
 
 
 @dataclasses.dataclass(frozen=True)
@@ -65,7 +52,7 @@ class ExpiredSweep:
 
     #: Items the scan read, of every app sharing the table.
     scanned: int = 0
-    #: Expired sessions found (of this store's ``key_prefix``).
+    #: Expired sessions found (of this gateway's ``key_prefix``).
     expired: int = 0
     #: Expired sessions deleted; 0 in a dry run.
     deleted: int = 0
@@ -86,104 +73,8 @@ class ExpiredSweep:
         )
 
 
-@dataclasses.dataclass(frozen=True)
-class TableStatus:
-    """The state of the session table, as :func:`table_status` reads it."""
-
-    #: Table name.
-    table: str
-    #: ``CREATING``, ``ACTIVE``, ``UPDATING``, ``DELETING``...
-    status: str
-    #: ``PROVISIONED`` or ``PAY_PER_REQUEST``.
-    billing_mode: str
-    #: Provisioned read capacity units; ``None`` on demand.
-    read_capacity: int | None
-    #: Provisioned write capacity units; ``None`` on demand.
-    write_capacity: int | None
-    #: ``ENABLED``, ``ENABLING``, ``DISABLED``, ``DISABLING``, or
-    #: ``"unsupported"`` for a server without TTL.
-    ttl: str
-    #: The TTL attribute, if TTL is set up.
-    ttl_attribute: str | None
-    #: Items in the table, as DynamoDB last counted them (about every 6 hours).
-    item_count: int
-    #: Bytes in the table, as DynamoDB last counted them.
-    size_bytes: int
-    #: The state of the index of users' sessions (``ACTIVE``, ``CREATING``...);
-    #: ``None`` if the table has none.
-    index_status: str | None = None
-    #: What the index projects (``KEYS_ONLY``), if the table has it.
-    index_projection: str | None = None
-
-    @property
-    def expires_by_ttl(self) -> bool:
-        """DynamoDB deletes expired sessions by itself."""
-        return self.ttl in ("ENABLED", "ENABLING") and self.ttl_attribute == "expires"
-
-
-def table_status(store: ItemStore) -> TableStatus:
-    """Read the table's state: one DescribeTable and one DescribeTimeToLive.
-
-    :param store: the session store whose table to describe.
-    :raises SessionBackendError: the table is missing, or DynamoDB failed.
-    """
-    table = store._call(
-        "DescribeTable", store.client.describe_table, TableName=store.table
-    )["Table"]
-    billing_mode = table.get("BillingModeSummary", {}).get("BillingMode", "PROVISIONED")
-    throughput = table.get("ProvisionedThroughput", {})
-    provisioned = billing_mode == "PROVISIONED"
-    ttl, ttl_attribute = _ttl_state(store)
-    index = index_description(table)
-    return TableStatus(
-        table=store.table,
-        status=table.get("TableStatus", "UNKNOWN"),
-        billing_mode=billing_mode,
-        read_capacity=throughput.get("ReadCapacityUnits") if provisioned else None,
-        write_capacity=throughput.get("WriteCapacityUnits") if provisioned else None,
-        ttl=ttl,
-        ttl_attribute=ttl_attribute,
-        item_count=table.get("ItemCount", 0),
-        size_bytes=table.get("TableSizeBytes", 0),
-        index_status=None if index is None else index.get("IndexStatus", "UNKNOWN"),
-        index_projection=None
-        if index is None
-        else index.get("Projection", {}).get("ProjectionType"),
-    )
-
-
-def approximate_item_count(store: ItemStore) -> int:
-    """The table's item count as DynamoDB last counted it: one DescribeTable.
-
-    :raises SessionBackendError: the table is missing, or DynamoDB failed.
-    """
-    table = store._call(
-        "DescribeTable", store.client.describe_table, TableName=store.table
-    )["Table"]
-    return table.get("ItemCount", 0)
-
-
-def _ttl_state(store: ItemStore) -> tuple[str, str | None]:
-    try:
-        response = store._call(
-            "DescribeTimeToLive",
-            store.client.describe_time_to_live,
-            passthrough=UNSUPPORTED_CODES,
-            TableName=store.table,
-        )
-    except ClientError as exc:
-        if error_code(exc) in UNSUPPORTED_CODES:
-            return UNSUPPORTED, None
-        raise
-    description = response.get("TimeToLiveDescription", {})
-    return (
-        description.get("TimeToLiveStatus", "DISABLED"),
-        description.get("AttributeName"),
-    )
-
-
 def delete_expired(
-    store: ItemStore,
+    gateway: Gateway,
     *,
     segments: int = 4,
     page_size: int = PAGE_SIZE,
@@ -196,7 +87,7 @@ def delete_expired(
 
     The table is read by a parallel Scan (``segments`` segments, each in a
     thread of its own, up to :data:`MAX_THREADS`), ``page_size`` items a page,
-    fetching only ``id`` and ``expires``. Only this store's sessions count:
+    fetching only ``id`` and ``expires``. Only this gateway's sessions count:
     keys that are exactly ``key_prefix`` followed by the 64 hex digits of a
     session id's digest, so the sessions of another app sharing the table
     are kept, even where its prefix starts with this one (``app10`` and
@@ -208,7 +99,7 @@ def delete_expired(
     condition: a session whose expiry a request pushed back between the scan
     and the delete is deleted all the same.)
 
-    :param store: the session store whose table to sweep.
+    :param gateway: the session gateway whose table to sweep.
     :param segments: parallel scan segments.
     :param page_size: items a Scan page reads at most.
     :param dry_run: count the expired sessions, delete none.
@@ -228,8 +119,8 @@ def delete_expired(
     if page_size < 1:
         raise ValueError("page_size must be at least 1")
     cutoff = _cutoff(now)
-    _ = store.client  # a configuration error surfaces here, not in a thread
-    sweeper = _Sweeper(store, cutoff, segments, page_size, dry_run, max_backoff)
+    _ = gateway.admin_client  # a configuration error surfaces here, not in a thread
+    sweeper = _Sweeper(gateway, cutoff, segments, page_size, dry_run, max_backoff)
     totals = ExpiredSweep(dry_run=dry_run, cutoff=cutoff, segments=segments)
     threads = min(segments, MAX_THREADS)
     with concurrent.futures.ThreadPoolExecutor(
@@ -252,7 +143,7 @@ def delete_expired(
         future.result()
     logger.info(
         "swept table %s: %d items scanned, %d expired, %d deleted",
-        store.table,
+        gateway.table,
         totals.scanned,
         totals.expired,
         totals.deleted,
@@ -260,36 +151,25 @@ def delete_expired(
     return totals
 
 
-def backoff_delay(attempt: int, max_backoff: float) -> float:
-    """Seconds to wait before attempt ``attempt + 1`` of a batch.
-
-    Exponential (``BASE_BACKOFF * 2 ** attempt``) with "equal jitter": a
-    random delay between half the bound and the bound, never above
-    ``max_backoff``.
-    """
-    bound = min(max_backoff, BASE_BACKOFF * 2**attempt)
-    return random.uniform(bound / 2, bound)
-
-
 class _Sweeper:
     """The work of one :func:`delete_expired` call, shared by its threads."""
 
     def __init__(
         self,
-        store: ItemStore,
+        gateway: Gateway,
         cutoff: int,
         segments: int,
         page_size: int,
         dry_run: bool,
         max_backoff: float,
     ) -> None:
-        self.store = store
+        self.gateway = gateway
         self.cutoff = cutoff
         self.segments = segments
         self.page_size = page_size
         self.dry_run = dry_run
         self.max_backoff = max_backoff
-        self.prefix = store.settings.key_prefix
+        self.prefix = gateway.settings.key_prefix
         self.key_pattern = re.compile(
             re.escape(self.prefix) + f"[0-9a-f]{{{DIGEST_LENGTH}}}"
         )
@@ -305,7 +185,7 @@ class _Sweeper:
         try:
             request = self._scan_request(segment)
             while not self.stop.is_set():
-                page = self.store._call("Scan", self.store.client.scan, **request)
+                page = self.gateway.call("Scan", **request)
                 keys = [
                     {"id": item["id"]}
                     for item in page.get("Items", ())
@@ -334,7 +214,7 @@ class _Sweeper:
             condition += " AND size(#i) = :length"
             values[":length"] = {"N": str(len(self.prefix) + DIGEST_LENGTH)}
         request: ScanInputTypeDef = {
-            "TableName": self.store.table,
+            "TableName": self.gateway.table,
             "ProjectionExpression": "#i, #e",
             "FilterExpression": condition,
             "ExpressionAttributeNames": {"#i": "id", "#e": "expires"},
@@ -367,12 +247,11 @@ class _Sweeper:
         for attempt in range(MAX_BATCH_ATTEMPTS):
             if attempt:
                 time.sleep(backoff_delay(attempt - 1, self.max_backoff))
-            response = self.store._call(
+            response = self.gateway.call(
                 "BatchWriteItem",
-                self.store.client.batch_write_item,
-                RequestItems={self.store.table: requests},
+                RequestItems={self.gateway.table: requests},
             )
-            unprocessed = response.get("UnprocessedItems", {}).get(self.store.table)
+            unprocessed = response.get("UnprocessedItems", {}).get(self.gateway.table)
             if not unprocessed:
                 return
             logger.debug("%d deletes left unprocessed, retrying", len(unprocessed))

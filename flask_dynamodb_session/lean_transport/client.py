@@ -1,8 +1,8 @@
 """The lean DynamoDB client: item calls without botocore's per-call overhead.
 
 :class:`LeanClient` sends ``GetItem``, ``PutItem``, ``UpdateItem`` and
-``DeleteItem`` as signed HTTP requests of its own (:mod:`.signing` over
-:mod:`.connection`) and spends a small fraction of the CPU a boto3 call
+``DeleteItem`` as signed HTTP requests of its own (:mod:`.sigv4` over
+:mod:`.http_connection`) and spends a small fraction of the CPU a boto3 call
 does. It takes what boto3's low-level client takes (the same keyword
 arguments, binary values as ``bytes``) and answers as it does: the same
 response dicts (``bytes`` for ``B``, ``ResponseMetadata`` with
@@ -12,7 +12,7 @@ condition failure), the same botocore exceptions for connection failures and
 missing credentials.
 
 :func:`lean_client_for` builds one from a ready boto3 client, with the
-settings that client resolved (:mod:`.boto3_settings` says which, and which
+settings that client resolved (:mod:`.client_settings` says which, and which
 settings keep the calls on boto3). Retries are decided by botocore's own
 retry handler of the client's mode: the same retryable errors (throttling
 and transient codes, 5xx, connection errors, read timeouts, ``x-amz-crc32``
@@ -28,31 +28,28 @@ import json
 import logging
 import time
 import typing as t
-import zlib
 
 from botocore.exceptions import (
-    ChecksumError,
     ConnectionError,
     HTTPClientError,
     NoCredentialsError,
 )
 from botocore.parsers import create_parser
 
-from .boto3_settings import LeanSettings, resolve
-from .connection import ConnectionPool, Response
-from .signing import CONTENT_TYPE, Signer, amz_date, host_header
+from .answers import checksum_error, crc32_ok, parse_success
+from .call_hooks import OPERATIONS
+from .client_settings import LeanSettings, read_settings
+from .connection_pool import ConnectionPool
+from .http_connection import Response
+from .sigv4 import CONTENT_TYPE, SigV4Signer, amz_date, host_header
 
 if t.TYPE_CHECKING:
     from botocore.model import OperationModel
 
 logger = logging.getLogger(__name__)
 
-#: The operations a :class:`LeanClient` sends.
-OPERATIONS = ("GetItem", "PutItem", "UpdateItem", "DeleteItem")
 
 _NO_CONTEXT: dict[str, t.Any] = {}
-_decode = json.JSONDecoder().decode
-_ATTRIBUTE_MAPS = ("Item", "Attributes")
 
 
 class LeanClient:
@@ -76,7 +73,7 @@ class LeanClient:
         )
         host = host_header(settings.endpoint_url)
         #: Signs for the endpoint's host, the region and the signing name.
-        self.signer = Signer(host, settings.region, settings.signing_name)
+        self.signer = SigV4Signer(host, settings.region, settings.signing_name)
         self.settings = settings
         #: Called with the back-off delay in seconds before each retry.
         self.sleep: t.Callable[[float], None] = time.sleep
@@ -147,8 +144,8 @@ class LeanClient:
             else:
                 caught = None
                 parsed = None
-                if 200 <= response.status_code < 300 and _crc32_ok(response):
-                    parsed = _parse_success(response, members)
+                if 200 <= response.status_code < 300 and crc32_ok(response):
+                    parsed = parse_success(response, members)
                 if parsed is not None and attempts == 1 and not check_first:
                     return self._done(parsed, response, attempts, context)
                 # Past the first attempt the retry handler sees every answer,
@@ -168,9 +165,9 @@ class LeanClient:
             raise caught
         response, parsed = outcome
         self._done(parsed, response, attempts, context)
-        if response.status_code < 300 and not _crc32_ok(response):
+        if response.status_code < 300 and not crc32_ok(response):
             # Every attempt's answer was corrupt: never a success.
-            raise _checksum_error(response, attempts)
+            raise checksum_error(response, attempts)
         if response.status_code >= 300:
             code = parsed.get("Error", {}).get("Code")
             raise self.settings.exceptions.from_code(code)(parsed, operation)
@@ -283,108 +280,6 @@ _encode = json.JSONEncoder(
 ).encode
 
 
-def _checksum_error(response: Response, attempts: int) -> ChecksumError:
-    expected = response.headers.get("x-amz-crc32", "")
-    error = ChecksumError(
-        checksum_type="crc32",
-        expected_checksum=expected,
-        actual_checksum=str(zlib.crc32(response.content)),
-    )
-    t.cast(t.Any, error).retry_attempts = attempts - 1
-    return error
-
-
-def refuse_corrupt_answers(client: t.Any) -> None:
-    """Make a boto3 DynamoDB client fail a call whose last answer's
-    ``x-amz-crc32`` does not match its body, as the lean client does.
-
-    botocore retries such an answer, but returns the last one as a success
-    when the attempts run out; with this the call raises
-    :class:`~botocore.exceptions.ChecksumError` instead. Registering it twice
-    changes nothing.
-    """
-    client.meta.events.register(
-        "after-call.dynamodb",
-        _check_crc32_after_call,
-        unique_id="flask-dynamodb-session-crc32",
-    )
-
-
-def _check_crc32_after_call(http_response: t.Any, **kwargs: t.Any) -> None:
-    response = Response(
-        http_response.status_code, http_response.headers, http_response.content
-    )
-    if response.status_code < 300 and not _crc32_ok(response):
-        parsed = kwargs.get("parsed") or {}
-        retries = parsed.get("ResponseMetadata", {}).get("RetryAttempts", 0)
-        raise _checksum_error(response, int(retries) + 1)
-
-
-def _crc32_ok(response: Response) -> bool:
-    checksum = response.headers.get("x-amz-crc32")
-    if checksum is None:
-        return True
-    try:
-        return zlib.crc32(response.content) == int(checksum)
-    except ValueError:
-        return False
-
-
-def _parse_success(
-    response: Response, members: frozenset[str]
-) -> dict[str, t.Any] | None:
-    """The fast path: a 2xx JSON body to botocore's dict, or ``None``.
-
-    Attribute maps get their blobs decoded; every other member of the output
-    holds JSON primitives only, which botocore passes on as they are.
-    """
-    try:
-        data = _decode(response.content.decode())
-    except ValueError:
-        return None
-    if type(data) is not dict:
-        return None
-    parsed: dict[str, t.Any] = {}
-    try:
-        for name, value in data.items():
-            if value is None or name not in members:
-                continue
-            if name in _ATTRIBUTE_MAPS:
-                value = _decode_map(value)
-            elif name == "ItemCollectionMetrics" and "ItemCollectionKey" in value:
-                value = dict(
-                    value, ItemCollectionKey=_decode_map(value["ItemCollectionKey"])
-                )
-            parsed[name] = value
-    except (AttributeError, TypeError, ValueError, KeyError):
-        return None  # not the shape DynamoDB answers: the slow path judges it
-    headers = response.headers
-    metadata = {"HTTPStatusCode": response.status_code, "HTTPHeaders": headers}
-    request_id = headers.get("x-amzn-requestid")
-    if request_id is not None:
-        metadata = {"RequestId": request_id, **metadata}
-    parsed["ResponseMetadata"] = metadata
-    return parsed
-
-
-def _decode_map(attributes: dict[str, t.Any]) -> dict[str, t.Any]:
-    return {name: _decode_value(value) for name, value in attributes.items()}
-
-
-def _decode_value(value: dict[str, t.Any]) -> dict[str, t.Any]:
-    if "S" in value or "N" in value:
-        return value
-    if "B" in value:
-        return {"B": base64.b64decode(value["B"])}
-    if "M" in value:
-        return {"M": _decode_map(value["M"])}
-    if "L" in value:
-        return {"L": [_decode_value(item) for item in value["L"]]}
-    if "BS" in value:
-        return {"BS": [base64.b64decode(item) for item in value["BS"]]}
-    return value
-
-
 def lean_client_for(client: t.Any) -> LeanClient | None:
     """A :class:`LeanClient` that calls what ``client`` would call, as it would.
 
@@ -398,7 +293,7 @@ def lean_client_for(client: t.Any) -> LeanClient | None:
         The caller then keeps the boto3 client.
     """
     try:
-        settings = resolve(client)
+        settings = read_settings(client)
         if isinstance(settings, str):
             logger.debug("DynamoDB item calls stay on boto3: %s", settings)
             return None

@@ -1,6 +1,6 @@
 """What the ``flask dynamo-session`` commands print.
 
-Plain functions from the results of :mod:`.table`, :mod:`.maintenance` and
+Plain functions from the results of :mod:`.table`, :mod:`.status`, :mod:`.sweep` and
 :mod:`.users` to lines of text, so :mod:`.cli` stays a thin layer of
 commands.
 """
@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import typing as t
 
-from .maintenance import UNSUPPORTED
+from .status import UNSUPPORTED
 from .table import INDEX_NAME
 
 if t.TYPE_CHECKING:
-    from .maintenance import ExpiredSweep, TableStatus
+    from .status import TableStatus
     from .store import SessionStore
+    from .sweep import ExpiredSweep
     from .table import TableSetup
 
 
@@ -48,12 +49,12 @@ def describe_setup(
             lines.append(f"The {index} was already there; it is ACTIVE.")
         else:
             lines.append(f"{done} the {index}; it is ACTIVE.")
-    if setup.ttl == "unsupported":
+    if setup.ttl == "UNSUPPORTED":
         lines.append(
             "Warning: this DynamoDB server does not support TTL; expired sessions"
             " stay in the table until `flask dynamo-session delete-expired` runs."
         )
-    elif setup.ttl == "already enabled":
+    elif setup.ttl == "ALREADY_ENABLED":
         lines.append("TTL was already on, on attribute 'expires'.")
     else:
         lines.append(

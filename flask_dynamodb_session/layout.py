@@ -1,6 +1,6 @@
 """What a session item holds, and how a session becomes one and back.
 
-Nothing here calls DynamoDB: :mod:`.items` makes the calls with what this
+Nothing here calls DynamoDB: :mod:`.session_items` makes the calls with what this
 module builds. An item has these attributes:
 
 ``id`` (S)
@@ -46,7 +46,7 @@ from .exceptions import SessionTooLarge
 if t.TYPE_CHECKING:
     from mypy_boto3_dynamodb.type_defs import AttributeValueTypeDef
 
-    from .settings import Settings
+    from .options import Settings
 
 logger = logging.getLogger(__name__)
 
@@ -61,6 +61,9 @@ _NAMES_SIZE = sum(
 )
 #: Characters of a ``write_id``.
 WRITE_ID_SIZE = 16
+#: A stored key is ``key_prefix`` followed by exactly this many lowercase hex
+#: digits (the SHA-256 digest of the session id).
+DIGEST_LENGTH = 64
 #: The largest version a write that does not read it is sized for.
 MAX_VERSION = 2**53
 
@@ -88,11 +91,21 @@ class Record:
 
 @dataclasses.dataclass(frozen=True)
 class Update:
-    """The parts of an ``UpdateItem`` that writes a session's data."""
+    """The parts of an ``UpdateItem`` of a session item."""
 
     expression: str
     names: dict[str, str]
     values: Values
+    #: The condition it needs, if any (with its names and values above).
+    condition: str | None = None
+
+
+def at_version(version: int) -> str:
+    """The condition of a write to an item still at version ``:v`` (an item
+    written without a version, by hand or by another tool, is at 0)."""
+    if version:
+        return "#v = :v"
+    return "attribute_exists(id) AND (attribute_not_exists(#v) OR #v = :v)"
 
 
 def seconds(value: int | float | timedelta) -> int:
@@ -239,6 +252,16 @@ class Layout:
                 sets.append("#u = :u")
         expression = f"SET {', '.join(sets)}{removes} ADD #v :one"
         return Update(expression, names, values)
+
+    def touch(self, now: int, expires_at: int) -> Update:
+        """The update that pushes a session's expiry, and only that (so the
+        user index is not written); it needs the session still there."""
+        return Update(
+            "SET #e = :e, #w = :w",
+            {"#e": "expires", "#w": "written", "#d": "data"},
+            {":e": {"N": str(expires_at)}, ":w": {"N": str(now)}},
+            condition="attribute_exists(#d)",
+        )
 
     def retirement(self, now: int, write_id: str) -> Update:
         """The update that retires an item whose session moved to a new id.

@@ -1,19 +1,15 @@
-"""The session items: every read and write of a session lives here.
+"""The session items: every read and write of the request path lives here.
 
-The item store knows nothing of Flask. It turns a session id into the stored key
-(``key_prefix`` + SHA-256 of the id, so a leaked table gives no working
-cookie), a session dict into an item and back, and a DynamoDB failure into a
-:class:`~.exceptions.SessionBackendError`.
-
-The item's attributes, and how a session becomes one, are in
-:mod:`.records`.
+:class:`SessionItems` knows nothing of Flask. It turns a session id into the
+stored key (``key_prefix`` + SHA-256 of the id, so a leaked table gives no
+working cookie), a session dict into an item and back (:mod:`.layout`), and
+makes its calls through a :class:`~.gateway.Gateway`, which turns a
+DynamoDB failure into a :class:`~.exceptions.SessionBackendError`.
 
 The IAM permissions the running app needs on the table: ``GetItem``,
 ``PutItem``, ``UpdateItem``, ``DeleteItem`` (plus ``CreateTable``,
 ``DescribeTable`` and ``UpdateTimeToLive`` with ``auto_create``, see
-:mod:`.table`). The table's life and sweeps are not here: :mod:`.table` and
-:mod:`.maintenance` use an item store, and :class:`.store.SessionStore` puts
-them together.
+:mod:`.table`).
 """
 
 from __future__ import annotations
@@ -22,122 +18,52 @@ import hashlib
 import logging
 import random
 import secrets
-import threading
 import time
 import typing as t
-from datetime import timedelta
 
-from botocore.exceptions import BotoCoreError, ClientError, NoRegionError
+from botocore.exceptions import ClientError
 
 from . import serialization
-from .client import NO_REGION, build_client
-from .exceptions import (
-    ConfigurationError,
-    SessionBackendError,
-    error_code,
-)
-from .records import (
-    MAX_VERSION,
+from .exceptions import SessionBackendError, error_code
+from .layout import (
     WRITE_ID_SIZE,
     Item,
     Layout,
     Record,
+    at_version,
     check_size,
     merge,
-    seconds,
     write_id_of,
 )
-from .signals import dynamodb_called
-from .transport import LeanClient, lean_client_for, refuse_corrupt_answers
 
 if t.TYPE_CHECKING:
-    from mypy_boto3_dynamodb import DynamoDBClient
-
-    from .settings import Settings
+    from .gateway import Gateway
 
 logger = logging.getLogger(__name__)
-
-_T = t.TypeVar("_T")
-
-
-#: The client of the item calls: boto3's, or the lean one (same methods).
-ItemClient: t.TypeAlias = "DynamoDBClient | LeanClient"
 
 
 #: How many times a save re-reads and re-applies its changes after losing a
 #: version race before it gives up with a :class:`SessionBackendError`.
 MAX_SAVE_ATTEMPTS = 16
 
-#: The item is still there at version ``:v``. An item written without a
-#: version (by hand, or by another tool) is at version 0.
-_AT_VERSION = "#v = :v"
-_AT_NO_VERSION = "attribute_exists(id) AND (attribute_not_exists(#v) OR #v = :v)"
 
+class SessionItems:
+    """Reads and writes the session items of one table.
 
-class ItemStore:
-    """Reads and writes the session items of one DynamoDB table.
+    Constructing it makes no network call.
 
-    Its clients are built on first use, once, under a lock; constructing a
-    store makes no network call. The four item calls (``GetItem``,
-    ``PutItem``, ``UpdateItem``, ``DeleteItem``) go through
-    :attr:`item_client`: the lean transport (:mod:`.transport`) with the
-    ``transport`` option ``"auto"``, where it can honour every setting, else
-    boto3. Everything else (:mod:`.table`, :mod:`.maintenance`, the CLI) uses
-    :attr:`client`, always boto3. A ``client`` option is used as it is for
-    both.
-
-    :param settings: the resolved options (table, client, prefix, ...).
+    :param gateway: the gateway of the table, which sends every call.
     """
 
-    def __init__(self, settings: Settings) -> None:
-        #: The options this store was built with.
-        self.settings = settings
-        self._client: DynamoDBClient | None = settings.client
-        self._item_client: ItemClient | None = settings.client
-        #: The boto3 client the lean transport was built from, if any.
-        self._item_source: DynamoDBClient | None = None
+    def __init__(self, gateway: Gateway) -> None:
+        #: Sends the calls.
+        self.gateway = gateway
+        #: The options of the table's store.
+        self.settings = gateway.settings
+        #: The table name.
+        self.table = gateway.table
         #: How sessions become items, and back.
-        self.layout = Layout(settings)
-        self._lock = threading.RLock()
-        #: ``auto_create`` has made sure the table exists.
-        self.table_ready = False
-
-    @property
-    def client(self) -> DynamoDBClient:
-        """The low-level boto3 client for the table's life, scans and the CLI."""
-        client = self._client
-        if client is None:
-            with self._lock:
-                if self._client is None:
-                    self._client = build_client(self.settings, admin=True)
-                client = self._client
-        return client
-
-    @property
-    def item_client(self) -> ItemClient:
-        """The client of the four item calls: lean, or boto3."""
-        client = self._item_client
-        if client is None:
-            with self._lock:
-                if self._item_client is None:
-                    self._item_client = self._build_item_client()
-                client = self._item_client
-        return client
-
-    def _build_item_client(self) -> ItemClient:
-        source = build_client(self.settings)
-        self._item_source = source
-        if self.settings.transport == "auto":
-            lean = lean_client_for(source)
-            if lean is not None:
-                return lean
-        refuse_corrupt_answers(source)
-        return source
-
-    @property
-    def table(self) -> str:
-        """The table name."""
-        return self.settings.table
+        self.layout = Layout(gateway.settings)
 
     def key(self, sid: str) -> str:
         """The stored hash key of a session id."""
@@ -187,9 +113,8 @@ class ItemStore:
             key, payload, self.layout.uid(data), now, expires_at, write_id
         )
         try:
-            self._call(
+            self.gateway.call(
                 "PutItem",
-                self.item_client.put_item,
                 TableName=self.table,
                 Item=item,
                 ConditionExpression="attribute_not_exists(id)",
@@ -312,24 +237,18 @@ class ItemStore:
             id).
         """
         now = int(time.time())
-        expires_at = self.layout.expires_at(now, lifetime, created_at)
+        update = self.layout.touch(
+            now, self.layout.expires_at(now, lifetime, created_at)
+        )
         try:
-            self._call(
+            self.gateway.call(
                 "UpdateItem",
-                self.item_client.update_item,
                 TableName=self.table,
                 Key={"id": {"S": self.key(sid)}},
-                UpdateExpression="SET #e = :e, #w = :w",
-                ConditionExpression="attribute_exists(#d)",
-                ExpressionAttributeNames={
-                    "#e": "expires",
-                    "#w": "written",
-                    "#d": "data",
-                },
-                ExpressionAttributeValues={
-                    ":e": {"N": str(expires_at)},
-                    ":w": {"N": str(now)},
-                },
+                UpdateExpression=update.expression,
+                ConditionExpression=update.condition,
+                ExpressionAttributeNames=update.names,
+                ExpressionAttributeValues=update.values,
             )
         except ClientError as exc:
             if error_code(exc) == "ConditionalCheckFailedException":
@@ -337,80 +256,14 @@ class ItemStore:
             raise
         return True
 
-    # -- outside a request --------------------------------------------------
-
-    def get(self, sid: str) -> dict[str, t.Any] | None:
-        """The contents of a session, or ``None`` if it is missing or expired.
-
-        :param sid: the session id (``session.sid``).
-        """
-        record = self.load(sid)
-        return None if record is None else record.data
-
-    def set(
-        self,
-        sid: str,
-        data: t.Mapping[str, t.Any],
-        lifetime: int | float | timedelta | None = None,
-    ) -> None:
-        """Store a session's contents, replacing what is there.
-
-        :param sid: the session id.
-        :param data: the new contents.
-        :param lifetime: seconds or a timedelta; defaults to the ``ttl`` option.
-        :raises SessionTooLarge: before writing.
-        """
-        duration = self.settings.ttl if lifetime is None else seconds(lifetime)
-        if duration <= 0:
-            raise ValueError("lifetime must be positive")
-        key = self.key(sid)
-        payload = serialization.encode(data)
-        now = int(time.time())
-        uid = self.layout.uid(data)
-        check_size(key, payload, now + duration, now, now, MAX_VERSION, uid=uid)
-        update = self.layout.update(
-            payload, uid, now, now + duration, keep_created=True
-        )
-        self._call(
-            "UpdateItem",
-            self.item_client.update_item,
-            TableName=self.table,
-            Key={"id": {"S": key}},
-            UpdateExpression=update.expression,
-            ExpressionAttributeNames=update.names,
-            ExpressionAttributeValues=update.values,
-        )
-
     def delete(self, sid: str) -> None:
-        """Delete a session ("log this session out everywhere"): one DeleteItem.
-
-        A missing session is no error.
-
-        :param sid: the session id.
-        """
+        """Delete a session: one DeleteItem. A missing session is no error."""
         self._delete_key(self.key(sid))
-
-    def close(self) -> None:
-        """Close the clients this store built (a client given to it stays open)."""
-        with self._lock:
-            built = [self._client, self._item_client, self._item_source]
-            self._client = self._item_client = self.settings.client
-            self._item_source = None
-        given = self.settings.client
-        for client in {
-            id(c): c for c in built if c is not None and c is not given
-        }.values():
-            client.close()
 
     # -- helpers ------------------------------------------------------------
 
     def _delete_key(self, key: str) -> None:
-        self._call(
-            "DeleteItem",
-            self.item_client.delete_item,
-            TableName=self.table,
-            Key={"id": {"S": key}},
-        )
+        self.gateway.call("DeleteItem", TableName=self.table, Key={"id": {"S": key}})
 
     def _conditional_update(
         self,
@@ -430,13 +283,12 @@ class ItemStore:
         update = self.layout.update(payload, uid, now, expires_at, write_id=write_id)
         update.values[":v"] = {"N": str(version)}
         try:
-            self._call(
+            self.gateway.call(
                 "UpdateItem",
-                self.item_client.update_item,
                 TableName=self.table,
                 Key={"id": {"S": key}},
                 UpdateExpression=update.expression,
-                ConditionExpression=_AT_VERSION if version else _AT_NO_VERSION,
+                ConditionExpression=at_version(version),
                 ExpressionAttributeNames=update.names,
                 ExpressionAttributeValues=update.values,
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
@@ -454,13 +306,12 @@ class ItemStore:
         update = self.layout.retirement(int(time.time()), write_id)
         update.values[":v"] = {"N": str(version)}
         try:
-            self._call(
+            self.gateway.call(
                 "UpdateItem",
-                self.item_client.update_item,
                 TableName=self.table,
                 Key={"id": {"S": key}},
                 UpdateExpression=update.expression,
-                ConditionExpression=_AT_VERSION if version else _AT_NO_VERSION,
+                ConditionExpression=at_version(version),
                 ExpressionAttributeNames=update.names,
                 ExpressionAttributeValues=update.values,
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
@@ -499,110 +350,16 @@ class ItemStore:
 
     def _get_item(self, key: str, consistent: bool) -> Item | None:
         """One GetItem of a stored key: the item as stored, if any."""
-        response = self._call(
+        response = self.gateway.call(
             "GetItem",
-            self.item_client.get_item,
             TableName=self.table,
             Key={"id": {"S": key}},
             ConsistentRead=consistent,
         )
-        return response.get("Item")
+        return t.cast("Item | None", response.get("Item"))
 
     def _record(self, item: Item) -> Record | None:
         return self.layout.record(item, time.time())
-
-    def _call(
-        self,
-        operation: str,
-        method: t.Callable[..., _T],
-        *,
-        passthrough: t.Collection[str] = (),
-        **kwargs: t.Any,
-    ) -> _T:
-        """Call DynamoDB, translating failures into the package's errors.
-
-        A condition failure, a validation error (a bug, not an outage) and the
-        error codes in ``passthrough`` propagate unchanged as ``ClientError``;
-        a missing table is created first with ``auto_create``.
-        """
-        try:
-            if operation in ITEM_OPERATIONS and dynamodb_called.receivers:
-                return self._observed(operation, method, kwargs)
-            return method(**kwargs)
-        except ClientError as exc:
-            code = error_code(exc)
-            if code in _PASSTHROUGH or code in passthrough:
-                raise
-            if (
-                code == "ResourceNotFoundException"
-                and self._may_create(operation)
-                and self._create_missing_table()
-            ):
-                return self._call(operation, method, passthrough=passthrough, **kwargs)
-            raise SessionBackendError(
-                _describe(operation, code, self.table), operation=operation
-            ) from exc
-        except NoRegionError as exc:
-            raise ConfigurationError(
-                "SESSION_DYNAMODB_REGION", None, NO_REGION
-            ) from exc
-        except BotoCoreError as exc:
-            raise SessionBackendError(
-                f"DynamoDB {operation} failed: {exc}", operation=operation
-            ) from exc
-
-    def _observed(
-        self, operation: str, method: t.Callable[..., _T], kwargs: dict[str, t.Any]
-    ) -> _T:
-        """Make one call and send :data:`.signals.dynamodb_called` about it."""
-        started = time.perf_counter()
-        error: str | None = None
-        metadata: t.Mapping[str, t.Any] = {}
-        try:
-            response = method(**kwargs)
-            metadata = t.cast("dict[str, t.Any]", response).get("ResponseMetadata", {})
-            return response
-        except ClientError as exc:
-            error = error_code(exc) or "ClientError"
-            metadata = exc.response.get("ResponseMetadata", {})
-            raise
-        except BotoCoreError as exc:
-            error = type(exc).__name__
-            metadata = {"RetryAttempts": getattr(exc, "retry_attempts", None)}
-            raise
-        finally:
-            retries = metadata.get("RetryAttempts")
-            if retries is None:  # botocore tells nothing after connection errors
-                retries = self._max_attempts() - 1
-            dynamodb_called.send(
-                self,
-                operation=operation,
-                table=self.table,
-                duration=time.perf_counter() - started,
-                attempts=int(retries) + 1,
-                error=error,
-            )
-
-    def _max_attempts(self) -> int:
-        source = self._item_source or self.item_client
-        config = getattr(getattr(source, "meta", None), "config", None)
-        retries = getattr(config, "retries", None) or {}
-        return int(retries.get("total_max_attempts", 1))
-
-    def _create_missing_table(self) -> bool:
-        """Create the missing table (``auto_create``); ``True`` if it now exists.
-
-        An item store only reads and writes items: it cannot, and says so.
-        :class:`.store.SessionStore`, which knows the table's life, can.
-        """
-        return False
-
-    def _may_create(self, operation: str) -> bool:
-        return (
-            self.settings.auto_create
-            and not self.table_ready
-            and operation in ITEM_OPERATIONS
-        )
 
 
 _GONE = object()
@@ -611,17 +368,3 @@ _GONE = object()
 def new_write_id() -> str:
     """A random ``write_id``: 64 bits, as hex."""
     return secrets.token_hex(WRITE_ID_SIZE // 2)
-
-
-#: The calls of the request path.
-ITEM_OPERATIONS = frozenset({"GetItem", "PutItem", "UpdateItem", "DeleteItem"})
-_PASSTHROUGH = frozenset({"ConditionalCheckFailedException", "ValidationException"})
-
-
-def _describe(operation: str, code: str, table: str) -> str:
-    if code == "ResourceNotFoundException":
-        return (
-            f"the session table {table!r} does not exist; create it with"
-            " `flask dynamo-session create-table` or set SESSION_DYNAMODB_AUTO_CREATE"
-        )
-    return f"DynamoDB {operation} failed: {code or 'unknown error'}"

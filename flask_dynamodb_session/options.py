@@ -1,0 +1,223 @@
+"""The interface's options: each defined once, here.
+
+Every option is a keyword argument of the interface and has a
+``SESSION_DYNAMODB_*`` config key; a keyword argument wins over the config
+key, which wins over the default. ``None`` for an option whose default is
+``None`` counts as not given. Every option is read once per app, here and
+nowhere else, and checked: a bad value is a
+:class:`~.exceptions.ConfigurationError` naming the config key.
+
+Each option is one field of :class:`Settings`, made by :func:`option`: its
+name, type, default, config key, check and one line of documentation. The
+config keys (:data:`CONFIG_KEYS`), the checks and the table of options in
+the documentation (:data:`OPTIONS`) all derive from those fields.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import typing as t
+from collections.abc import Callable
+
+import boto3.session
+from botocore.config import Config
+
+from . import option_checks as check
+
+if t.TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+
+#: Checks a value given for an option: ``check(config_key, value)`` returns
+#: the value to use or raises :class:`~.exceptions.ConfigurationError`.
+Check = Callable[[str, t.Any], t.Any]
+
+
+@dataclasses.dataclass(frozen=True)
+class Option:
+    """One option of the interface, as :func:`option` defined it."""
+
+    #: The keyword argument, e.g. ``"ttl"``.
+    name: str
+    #: The config key, e.g. ``"SESSION_DYNAMODB_TTL"``.
+    key: str
+    #: The value when neither the keyword nor the config key is given.
+    default: t.Any
+    #: The type a value has once checked, as :class:`Settings` annotates it.
+    type: str
+    #: One line of documentation.
+    doc: str
+    #: The check of a value given.
+    check: Check = dataclasses.field(repr=False)
+
+
+def option(key: str, default: t.Any, check: Check, doc: str) -> t.Any:
+    """A field of :class:`Settings`: one option, defined once."""
+    return dataclasses.field(
+        default=default, metadata={"key": key, "check": check, "doc": doc}
+    )
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    """The resolved options of one interface serving one app."""
+
+    table: str = option(
+        "SESSION_DYNAMODB_TABLE", "sessions", check.table_name, "Table name."
+    )
+    region_name: str | None = option(
+        "SESSION_DYNAMODB_REGION",
+        None,
+        check.region,
+        "AWS region; boto3's chain, then ``AWS_REGION``, when not given.",
+    )
+    endpoint_url: str | None = option(
+        "SESSION_DYNAMODB_ENDPOINT_URL",
+        None,
+        check.endpoint,
+        "A DynamoDB-compatible endpoint (DynamoDB Local, dynalite, LocalStack).",
+    )
+    client: DynamoDBClient | None = option(
+        "SESSION_DYNAMODB_CLIENT",
+        None,
+        check.client,
+        "A ready low-level boto3 DynamoDB client, used as it is.",
+    )
+    boto3_session: boto3.session.Session | None = option(
+        "SESSION_DYNAMODB_BOTO3_SESSION",
+        None,
+        check.boto3_session,
+        "The boto3 session the package builds its clients from.",
+    )
+    botocore_config: Config | None = option(
+        "SESSION_DYNAMODB_BOTOCORE_CONFIG",
+        None,
+        check.botocore_config,
+        "A botocore config merged over the package's retry and timeout defaults.",
+    )
+    ttl: int = option(
+        "SESSION_DYNAMODB_TTL",
+        14 * 24 * 3600,
+        check.lifetime,
+        "Server-side lifetime of a non-permanent session, in seconds.",
+    )
+    touch_after: int = option(
+        "SESSION_DYNAMODB_TOUCH_AFTER",
+        10,
+        check.interval,
+        "An unchanged session is re-saved at most this often, in seconds.",
+    )
+    consistent_read: bool | str = option(
+        "SESSION_DYNAMODB_CONSISTENT_READ",
+        True,
+        check.consistency,
+        "Strongly consistent reads (True), eventually consistent ones (False),"
+        ' or "auto": eventually consistent, yet reading this browser\'s writes.',
+    )
+    auto_create: bool = option(
+        "SESSION_DYNAMODB_AUTO_CREATE",
+        False,
+        check.flag,
+        "Create the table, and turn on TTL, on first use if it is missing.",
+    )
+    read_capacity: int = option(
+        "SESSION_DYNAMODB_READ_CAPACITY",
+        5,
+        check.capacity,
+        "Provisioned read capacity of a table the package creates.",
+    )
+    write_capacity: int = option(
+        "SESSION_DYNAMODB_WRITE_CAPACITY",
+        5,
+        check.capacity,
+        "Provisioned write capacity of a table the package creates.",
+    )
+    billing_mode: str = option(
+        "SESSION_DYNAMODB_BILLING_MODE",
+        "PROVISIONED",
+        check.billing_mode,
+        '"PROVISIONED" or "PAY_PER_REQUEST", for a table the package creates.',
+    )
+    key_prefix: str = option(
+        "SESSION_DYNAMODB_KEY_PREFIX",
+        "",
+        check.key_prefix,
+        "Prepended to every stored key, so several apps can share a table.",
+    )
+    transport: str = option(
+        "SESSION_DYNAMODB_TRANSPORT",
+        "auto",
+        check.transport,
+        'How item calls are sent: "auto" (the lean transport where it can'
+        ' honour every setting) or "boto3".',
+    )
+    user_key: str | None = option(
+        "SESSION_DYNAMODB_USER_KEY",
+        None,
+        check.user_key,
+        "The session key holding the user id, to list and end a user's sessions.",
+    )
+    max_age: int | None = option(
+        "SESSION_DYNAMODB_MAX_AGE",
+        None,
+        check.lifetime,
+        "Absolute lifetime of a session from its creation, in seconds.",
+    )
+
+
+#: Every option, in the order of :class:`Settings`.
+OPTIONS: tuple[Option, ...] = tuple(
+    Option(
+        name=field.name,
+        key=field.metadata["key"],
+        default=field.default,
+        type=str(field.type),
+        doc=field.metadata["doc"],
+        check=field.metadata["check"],
+    )
+    for field in dataclasses.fields(Settings)
+)
+#: keyword argument -> config key
+CONFIG_KEYS: dict[str, str] = {opt.name: opt.key for opt in OPTIONS}
+#: The options whose default is ``None``.
+_OPTIONAL = frozenset(opt.name for opt in OPTIONS if opt.default is None)
+_CHECKS: dict[str, Check] = {opt.name: opt.check for opt in OPTIONS}
+
+
+def check_option_names(options: t.Mapping[str, t.Any]) -> None:
+    """Refuse keyword arguments that are not options.
+
+    :raises TypeError: naming the unknown keyword.
+    """
+    unknown = sorted(set(options) - set(CONFIG_KEYS))
+    if unknown:
+        raise TypeError(
+            f"unknown option {unknown[0]!r}; the options are {', '.join(CONFIG_KEYS)}"
+        )
+
+
+def resolve(
+    options: t.Mapping[str, t.Any], config: t.Mapping[str, t.Any] | None = None
+) -> Settings:
+    """Merge keyword options over config keys over defaults, and check them.
+
+    A config key set to ``None`` counts as not set; so does a keyword
+    argument of ``None`` for an option whose default is ``None``
+    (``region_name``, ``endpoint_url``, ``client``, ``boto3_session``,
+    ``botocore_config``).
+
+    :param options: keyword arguments given to the interface.
+    :param config: the app's config, or ``None`` outside an app.
+    :raises ConfigurationError: naming the config key of a bad value.
+    """
+    config = config or {}
+    raw: dict[str, t.Any] = {}
+    for name, key in CONFIG_KEYS.items():
+        if name in options and not (options[name] is None and name in _OPTIONAL):
+            raw[name] = options[name]
+        elif config.get(key) is not None:
+            raw[name] = config[key]
+    values: dict[str, t.Any] = {}
+    for name, value in raw.items():
+        values[name] = _CHECKS[name](CONFIG_KEYS[name], value)
+    return Settings(**values)
