@@ -80,11 +80,13 @@ class CookieSigner:
 
         :return: ``(None, 0)`` for a missing, unsigned, tampered or malformed
             value: the request gets a new session.
+        :raises ConfigurationError: the app's keys are unusable.
         """
+        signer = self.signer(app)  # a bad key is an error even without a cookie
         if not value:
             return None, 0
         try:
-            payload = self.signer(app).unsign(value).decode("ascii")
+            payload = signer.unsign(value).decode("ascii")
         except (BadSignature, UnicodeDecodeError):
             logger.debug("ignoring a session cookie with a bad signature")
             return None, 0
