@@ -282,7 +282,7 @@ def measure_storage(dynalite: CountingDynalite) -> dict[str, t.Any]:
     sizes: dict[str, dict[str, t.Any]] = {}
     index_keys: dict[str, t.Any] = {}
     for owner, table in SIZING_TABLES.items():
-        dynalite.create_table(table)
+        dynalite.create_table(table, exist_ok=True)
         if owner == "ours":
             subject = apps.build_subject(
                 "auto", dynalite.endpoint_url, table=table, user_key="user_id"

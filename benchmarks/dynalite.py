@@ -1,8 +1,9 @@
 """dynalite for the benchmark, counting the DynamoDB calls it serves.
 
-The server itself is the test suite's :class:`servers.DynaliteServer` (in
-``tests/servers.py``, one helper for the tests, the benchmark and the example
-app): a separate Node.js process on ``127.0.0.1``, so that the CPU measured
+The server itself is the test suite's
+:class:`~tests.support.servers.DynaliteServer` (one helper starts the servers
+of the tests and of the benchmark; it needs no pytest): a separate Node.js
+process on ``127.0.0.1``, so that the CPU measured
 in the Python process is the client's alone. :class:`CountingDynalite` runs
 it through ``counting_dynalite.js``, which counts every request by the
 operation of its ``X-Amz-Target`` header before dynalite handles it. Calls
@@ -13,20 +14,18 @@ botocore's event hooks never see.
 
 from __future__ import annotations
 
-import http.client
 import json
 import os
-import sys
 import typing as t
 from pathlib import Path
 
-from botocore.exceptions import ClientError
-
-REPO_ROOT = Path(__file__).resolve().parent.parent
-if str(REPO_ROOT / "tests") not in sys.path:
-    sys.path.insert(0, str(REPO_ROOT / "tests"))
-
-from servers import HOST, DynaliteServer, free_port  # noqa: E402
+from benchmarks.loadgen import get_json
+from tests.support.servers import (
+    HOST,
+    REPO_ROOT,
+    DynaliteServer,
+    free_port,
+)
 
 __all__ = [
     "HOST",
@@ -83,24 +82,8 @@ def fetch_counts(counts_url: str) -> dict[str, int]:
     :param counts_url: ``http://host:port/_counts``
         (:attr:`CountingDynalite.counts_url`).
     """
-    counts: dict[str, int] = _fetch_json(counts_url)
+    counts: dict[str, int] = get_json(counts_url)
     return counts
-
-
-def _fetch_json(url: str) -> t.Any:
-    rest = url.removeprefix("http://")
-    address, _, path = rest.partition("/")
-    host, _, port = address.partition(":")
-    connection = http.client.HTTPConnection(host, int(port), timeout=10)
-    try:
-        connection.request("GET", "/" + path)
-        response = connection.getresponse()
-        body = response.read()
-    finally:
-        connection.close()
-    if response.status != 200:
-        raise RuntimeError(f"{url} answered {response.status}")
-    return json.loads(body)
 
 
 def difference(
@@ -114,7 +97,8 @@ def difference(
 class CountingDynalite(DynaliteServer):
     """dynalite that counts the requests it serves, by operation.
 
-    A context manager, as every :class:`servers.DynamoServer` is.
+    A context manager, as every :class:`~tests.support.servers.DynamoServer`
+    is.
     """
 
     name = "counting dynalite"
@@ -137,26 +121,6 @@ class CountingDynalite(DynaliteServer):
     def counts(self) -> dict[str, int]:
         """Every call served since the server started, by operation."""
         return fetch_counts(self.counts_url)
-
-    def create_table(self, name: str) -> None:
-        """Create a session table (hash key ``id``, on demand) if it is missing."""
-        client = self.client()
-        try:
-            client.create_table(
-                TableName=name,
-                KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-                AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-                BillingMode="PAY_PER_REQUEST",
-            )
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") != "ResourceInUseException":
-                raise
-        try:
-            client.get_waiter("table_exists").wait(
-                TableName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 30}
-            )
-        finally:
-            client.close()
 
 
 class CallCounter:
@@ -194,7 +158,7 @@ def fetch_capacity(capacity_url: str) -> Capacity:
     :param capacity_url: ``http://host:port/_capacity``
         (:attr:`CountingDynalite.capacity_url`).
     """
-    capacity: Capacity = _fetch_json(capacity_url)
+    capacity: Capacity = get_json(capacity_url)
     return capacity
 
 

@@ -152,19 +152,24 @@ def server_calls(counts_url: str | None) -> dict[str, int]:
     """
     if counts_url is None:
         return {}
-    address, _, path = counts_url.removeprefix("http://").partition("/")
+    counts: dict[str, int] = get_json(counts_url)
+    return counts
+
+
+def get_json(url: str, timeout: float = 30) -> t.Any:
+    """GET ``http://host:port/path`` and decode the JSON of its 200 answer."""
+    address, _, path = url.removeprefix("http://").partition("/")
     host, _, port = address.partition(":")
-    connection = http.client.HTTPConnection(host, int(port), timeout=30)
+    connection = http.client.HTTPConnection(host, int(port), timeout=timeout)
     try:
         connection.request("GET", "/" + path)
         response = connection.getresponse()
         body = response.read()
-        if response.status != 200:
-            raise RuntimeError(f"{counts_url} answered {response.status}")
-        counts: dict[str, int] = json.loads(body)
-        return counts
     finally:
         connection.close()
+    if response.status != 200:
+        raise RuntimeError(f"{url} answered {response.status}")
+    return json.loads(body)
 
 
 def cpu_seconds(pid: int) -> float:

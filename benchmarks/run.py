@@ -2,7 +2,13 @@
 
 ``--cost`` measures only what requests cost (capacity units, dollars,
 storage: :mod:`benchmarks.cost`), in a minute or so, and adds it to the
-``results.json`` and ``results.rst`` already in the output directory.
+results of the last whole run.
+
+Only a whole run with the default settings writes the results kept in the
+repository, ``results.json`` and ``results.rst`` next to this file. Any
+other run (``--quick``, ``--cost``, or a setting changed) writes to a
+scratch directory (:data:`SCRATCH_OUTPUT`), unless ``--output-dir`` names
+another: ``--output-dir benchmarks`` to replace the kept results on purpose.
 
 1. Starts dynalite on 127.0.0.1 (a separate process that counts the calls it
    serves) and creates the tables.
@@ -17,7 +23,7 @@ storage: :mod:`benchmarks.cost`), in a minute or so, and adds it to the
 6. Serves each subject with gunicorn and runs the mixed workload against it,
    in interleaved rounds.
 7. Writes ``results.json`` (raw figures) and ``results.rst`` (the tables)
-   next to this file, and prints the tables.
+   to the output directory, and prints the tables.
 
 The subjects: this package with ``transport="auto"`` (the lean transport)
 and with ``transport="boto3"``, Flask-Session 0.8's DynamoDB backend, and
@@ -58,8 +64,8 @@ from flask_dynamodb_session import serialization
 HERE = Path(__file__).resolve().parent
 REQUIREMENTS = HERE / "requirements.txt"
 FLASK_SESSION_VERSION = "0.8.0"
-#: Where ``--quick`` writes, so that a smoke run never replaces the results.
-QUICK_OUTPUT = Path(tempfile.gettempdir()) / "flask-dynamodb-session-benchmark"
+#: Where a partial run writes, so that it never replaces the kept results.
+SCRATCH_OUTPUT = Path(tempfile.gettempdir()) / "flask-dynamodb-session-benchmark"
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -72,7 +78,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--cost",
         action="store_true",
         help="measure only the capacity units and storage of requests, and add"
-        " them to the results in the output directory",
+        " them to the results of the last whole run",
     )
     parser.add_argument(
         "--cost-iterations", type=int, help="requests per scenario, for the cost"
@@ -86,8 +92,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--output-dir",
         type=Path,
-        help="where results.json and results.rst go: this directory, or a"
-        " temporary one with --quick",
+        help="where results.json and results.rst go: next to this file for a"
+        " whole run with the default settings, else a temporary directory",
     )
     parser.add_argument("--call-iterations", type=int)
     parser.add_argument("--cpu-iterations", type=int)
@@ -122,11 +128,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "client_threads": (4, 8),
         "server_threads": (4, 4),
     }
+    changed = [name for name in defaults if getattr(args, name) is not None]
     for name, (quick, full) in defaults.items():
         if getattr(args, name) is None:
             setattr(args, name, quick if args.quick else full)
     if args.output_dir is None:
-        args.output_dir = QUICK_OUTPUT if args.quick else HERE
+        partial = args.quick or args.cost or bool(changed)
+        args.output_dir = SCRATCH_OUTPUT if partial else HERE
     return args
 
 
@@ -178,7 +186,7 @@ def revision() -> str:
     watched = [
         "flask_dynamodb_session",
         "benchmarks",
-        "tests/servers.py",
+        "tests/support/servers.py",
         ":(exclude)benchmarks/results.*",
     ]
     try:
@@ -426,8 +434,11 @@ def run_meta(argv: list[str]) -> dict[str, t.Any]:
 
 
 def cost_only(args: argparse.Namespace) -> int:
-    """``--cost``: the cost figures, added to the results already written."""
+    """``--cost``: the cost figures, added to the results of the output
+    directory, or else to the kept results of the last whole run."""
     path = args.output_dir / "results.json"
+    if not path.exists():
+        path = HERE / "results.json"
     results: dict[str, t.Any] = {}
     if path.exists():
         results = json.loads(path.read_text("utf-8"))

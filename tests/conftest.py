@@ -1,67 +1,66 @@
-"""Shared fixtures: moto's server behind the test proxy, an app using it on
-each transport, and a DynamoDB call counter that reads the proxy."""
+"""The fixtures of the whole suite: servers, the test proxy, tables, apps.
+
+The DynamoDB-compatible servers are started once and shared by the run:
+``dynamo_server`` is moto's, or, in a test marked ``every_server``, moto's
+and then dynalite's. A test that stops its server takes ``own_server``
+instead. The apps call the server through a test proxy of their own
+(``proxy``), which counts their calls on either transport and injects
+faults. The helpers these fixtures are built from live in
+:mod:`tests.support`.
+"""
 
 from __future__ import annotations
 
-import collections
-import time
+import contextlib
 import typing as t
 
 import pytest
-from botocore.config import Config
-from dynamo_proxy import DynamoProxy
-from flask import Flask, session
 from moto import mock_aws
-from servers import DynamoServer, MotoServer
 
-from flask_dynamodb_session import DynamoDBSessionInterface, ServerSideSession
-from flask_dynamodb_session.transport import LeanClient
+from flask_dynamodb_session import SessionStore
+from flask_dynamodb_session.options import resolve
+from tests.support.apps import (
+    TABLE,
+    TRANSPORTS,
+    CallCounter,
+    check_transport,
+    make_app,
+    served,
+)
+from tests.support.example import ExampleServer
+from tests.support.iam import Users
+from tests.support.proxy import DynamoProxy
+from tests.support.servers import (
+    DynaliteServer,
+    DynamoServer,
+    MotoServer,
+    delete_table,
+)
+from tests.support.tables import USER_KEY, new_table, unique_table
+from tests.support.tls import self_signed_certificate
 
 if t.TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Callable, Iterator
+    from pathlib import Path
 
+    from flask import Flask
     from flask.testing import FlaskClient
     from mypy_boto3_dynamodb import DynamoDBClient
 
-TABLE = "sessions"
+    StoreMaker = Callable[..., SessionStore]
+
+#: The servers, by the name a test id shows.
+SERVERS: dict[str, type[DynamoServer]] = {
+    "moto": MotoServer,
+    "dynalite": DynaliteServer,
+}
 
 
-class CallCounter:
-    """Counts the DynamoDB calls that reach the server, by operation name.
-
-    It reads them off the test proxy in front of the server, so it sees the
-    calls of every transport alike.
-    """
-
-    def __init__(self, proxy: DynamoProxy) -> None:
-        self.proxy = proxy
-        proxy.reset()
-
-    @property
-    def calls(self) -> list[str]:
-        return self.proxy.operations()
-
-    def reset(self) -> None:
-        self.proxy.reset()
-
-    @property
-    def counts(self) -> dict[str, int]:
-        return dict(collections.Counter(self.calls))
-
-    def take(self) -> dict[str, int]:
-        """The counts so far, then start again from zero."""
-        counts = self.counts
-        self.reset()
-        return counts
-
-
-def create_table(client: DynamoDBClient, name: str = TABLE) -> None:
-    client.create_table(
-        TableName=name,
-        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-        BillingMode="PAY_PER_REQUEST",
-    )
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Run a test marked ``every_server`` on each shared server."""
+    marked = metafunc.definition.get_closest_marker("every_server") is not None
+    if marked and "dynamo_server" in metafunc.fixturenames:
+        metafunc.parametrize("dynamo_server", list(SERVERS), indirect=True)
 
 
 @pytest.fixture(autouse=True)
@@ -83,46 +82,61 @@ def moto() -> Iterator[None]:
         yield
 
 
+# -- servers -------------------------------------------------------------------
+
+
 @pytest.fixture(scope="session")
-def dynamo_server() -> Iterator[DynamoServer]:
+def moto_server() -> Iterator[MotoServer]:
     """moto's DynamoDB server on a free loopback port, for the whole run."""
     with MotoServer() as server:
         yield server
 
 
 @pytest.fixture(scope="session")
-def dynamo_proxy(dynamo_server: DynamoServer) -> Iterator[DynamoProxy]:
-    """The recording, fault-injecting proxy the apps of the tests call."""
-    with DynamoProxy(dynamo_server.endpoint_url) as proxy:
-        yield proxy
+def dynalite_server() -> Iterator[DynaliteServer]:
+    """dynalite on a free loopback port, for the whole run (from its first use)."""
+    with DynaliteServer() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def dynamo_server(request: pytest.FixtureRequest) -> DynamoServer:
+    """The shared server of the test: moto's, or each in turn with the
+    ``every_server`` mark."""
+    name = getattr(request, "param", "moto")
+    server: DynamoServer = request.getfixturevalue(f"{name}_server")
+    return server
+
+
+@pytest.fixture(params=list(SERVERS))
+def own_server(request: pytest.FixtureRequest) -> Iterator[DynamoServer]:
+    """A server of the test's own, which it may stop: moto's, then dynalite."""
+    with SERVERS[request.param]() as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def iam_server() -> Iterator[MotoServer]:
+    """moto with IAM authentication on, for the module. (While it runs, moto
+    authenticates the requests of every server and mock in the process.)"""
+    with MotoServer(iam_auth=True) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def users(iam_server: MotoServer) -> Users:
+    """IAM users of :func:`iam_server`, one per set of allowed actions."""
+    return Users(iam_server)
+
+
+# -- the proxy and tables --------------------------------------------------------
 
 
 @pytest.fixture
-def proxy(dynamo_proxy: DynamoProxy) -> Iterator[DynamoProxy]:
-    """The proxy, without calls recorded or faults left by earlier tests."""
-    dynamo_proxy.heal()
-    dynamo_proxy.reset()
-    yield dynamo_proxy
-    dynamo_proxy.heal()
-
-
-@pytest.fixture
-def dynamodb(
-    dynamo_server: DynamoServer, proxy: DynamoProxy
-) -> Iterator[DynamoDBClient]:
-    """A client of moto's server (past the proxy), the session table new."""
-    client = dynamo_server.client()
-    if TABLE in client.list_tables()["TableNames"]:
-        client.delete_table(TableName=TABLE)
-        # dynalite deletes a table in the background.
-        while TABLE in client.list_tables()["TableNames"]:
-            time.sleep(0.02)
-    create_table(client)
-    while client.describe_table(TableName=TABLE)["Table"]["TableStatus"] != "ACTIVE":
-        time.sleep(0.02)
-    proxy.reset()
-    yield client
-    client.close()
+def proxy(dynamo_server: DynamoServer) -> Iterator[DynamoProxy]:
+    """The recording, fault-injecting proxy the apps of the test call."""
+    with DynamoProxy(dynamo_server.endpoint_url) as running:
+        yield running
 
 
 @pytest.fixture
@@ -131,111 +145,60 @@ def calls(proxy: DynamoProxy) -> CallCounter:
     return CallCounter(proxy)
 
 
-#: The transports of the request path every app fixture runs on.
-TRANSPORTS = ["boto3", "lean"]
+@pytest.fixture
+def direct(dynamo_server: DynamoServer) -> Iterator[DynamoDBClient]:
+    """A client of the server, past the proxy."""
+    with contextlib.closing(dynamo_server.client()) as client:
+        yield client
 
-#: A botocore config for the apps of the tests: quick to give up.
-TEST_CONFIG = Config(
-    retries={"mode": "standard", "total_max_attempts": 2},
-    connect_timeout=2,
-    read_timeout=5,
-)
+
+@pytest.fixture
+def user_index() -> bool:
+    """Whether the tables of the test have the index of users' sessions
+    (a module that needs it overrides this)."""
+    return False
+
+
+@pytest.fixture
+def dynamodb(
+    direct: DynamoDBClient, proxy: DynamoProxy, user_index: bool
+) -> DynamoDBClient:
+    """A client of the server (past the proxy), the session table new."""
+    new_table(direct, TABLE, index=user_index)
+    return direct
+
+
+@pytest.fixture
+def table_name(direct: DynamoDBClient) -> Iterator[str]:
+    """A table name of this test only, for the test to create; the table is
+    dropped after the test."""
+    name = unique_table()
+    yield name
+    delete_table(direct, name)
+
+
+@pytest.fixture
+def admin(iam_server: MotoServer) -> Iterator[DynamoDBClient]:
+    """A client of :func:`iam_server` allowed everything."""
+    with contextlib.closing(iam_server.client()) as client:
+        yield client
+
+
+@pytest.fixture
+def iam_table(admin: DynamoDBClient, user_index: bool) -> str:
+    """A new on-demand table of :func:`iam_server`, of this test only."""
+    name = unique_table()
+    new_table(admin, name, index=user_index)
+    return name
+
+
+# -- apps ------------------------------------------------------------------------
 
 
 @pytest.fixture(params=TRANSPORTS)
 def transport(request: pytest.FixtureRequest) -> str:
     """``"boto3"``, or ``"lean"`` (the ``transport`` option ``"auto"``)."""
     return t.cast(str, request.param)
-
-
-def served(proxy: DynamoProxy, transport: str, **options: t.Any) -> dict[str, t.Any]:
-    """Interface options for an app that calls moto's server through ``proxy``.
-
-    :param transport: ``"boto3"`` or ``"lean"``; with ``"lean"`` the test
-        fails if the lean transport was not chosen.
-    """
-    options.setdefault("botocore_config", TEST_CONFIG)
-    return {
-        "endpoint_url": proxy.endpoint_url,
-        "region_name": "us-east-1",
-        "transport": "auto" if transport == "lean" else "boto3",
-        **options,
-    }
-
-
-def check_transport(app: Flask, transport: str) -> None:
-    """Fail unless ``app``'s item calls go over ``transport``."""
-    interface = app.session_interface
-    assert isinstance(interface, DynamoDBSessionInterface)
-    lean = isinstance(interface.store_for(app).item_client, LeanClient)
-    assert lean == (transport == "lean"), f"expected the {transport} transport"
-
-
-def make_app(**options: t.Any) -> Flask:
-    """A small app exercising the session, with the given interface options."""
-    app = Flask(__name__)
-    app.config.update(SECRET_KEY="test secret", TESTING=True)
-    app.session_interface = DynamoDBSessionInterface(**options)
-
-    @app.get("/untouched")
-    def untouched() -> str:
-        return "untouched"
-
-    @app.get("/read")
-    def read() -> dict[str, t.Any]:
-        return {"data": {k: repr(v) for k, v in session.items()}}
-
-    @app.get("/get/<key>")
-    def get(key: str) -> dict[str, t.Any]:
-        return {"value": session.get(key)}
-
-    @app.post("/set/<key>/<value>")
-    def set_(key: str, value: str) -> str:
-        session[key] = value
-        return "ok"
-
-    @app.post("/append/<value>")
-    def append(value: str) -> str:
-        session.setdefault("cart", [])
-        session["cart"].append(value)
-        return "ok"
-
-    @app.post("/nested/<value>")
-    def nested(value: str) -> str:
-        session["cart"].append(value)
-        return "ok"
-
-    @app.post("/delete/<key>")
-    def delete(key: str) -> str:
-        del session[key]
-        return "ok"
-
-    @app.post("/clear")
-    def clear() -> str:
-        session.clear()
-        return "ok"
-
-    @app.post("/login/<user>")
-    def login(user: str) -> str:
-        t.cast(ServerSideSession, session).regenerate()
-        session["user"] = user
-        return "ok"
-
-    @app.post("/permanent")
-    def permanent() -> str:
-        session.permanent = True
-        return "ok"
-
-    @app.get("/sid")
-    def sid() -> str:
-        return str(session.sid)  # type: ignore[attr-defined]
-
-    @app.post("/boom")
-    def boom() -> str:
-        session["boom"] = "yes"
-        raise RuntimeError("boom")
-
-    return app
 
 
 @pytest.fixture
@@ -247,9 +210,9 @@ def options(
 
 
 @pytest.fixture
-def app(dynamodb: DynamoDBClient, proxy: DynamoProxy, transport: str) -> Flask:
-    """An app whose sessions live in moto's server, over each transport."""
-    app = make_app(**served(proxy, transport))
+def app(options: dict[str, t.Any], transport: str) -> Flask:
+    """An app whose sessions live in the server, over each transport."""
+    app = make_app(**options)
     check_transport(app, transport)
     return app
 
@@ -257,3 +220,35 @@ def app(dynamodb: DynamoDBClient, proxy: DynamoProxy, transport: str) -> Flask:
 @pytest.fixture
 def client(app: Flask) -> FlaskClient:
     return app.test_client()
+
+
+@pytest.fixture
+def stores(options: dict[str, t.Any]) -> Iterator[StoreMaker]:
+    """Makes stores of the app's table with ``user_key`` set, closed after."""
+    made: list[SessionStore] = []
+
+    def make(**extra: t.Any) -> SessionStore:
+        store = SessionStore(resolve({**options, "user_key": USER_KEY, **extra}))
+        made.append(store)
+        return store
+
+    yield make
+    for store in made:
+        store.close()
+
+
+@pytest.fixture(scope="session")
+def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A self-signed certificate for ``localhost`` only: (cert, key)."""
+    return self_signed_certificate(tmp_path_factory.mktemp("tls"))
+
+
+@pytest.fixture
+def example_server(tmp_path: Path) -> Iterator[ExampleServer]:
+    """``python -m example_app`` as a real server, killed after the test."""
+    server = ExampleServer(tmp_path)
+    try:
+        server.start()
+        yield server
+    finally:
+        server.kill()

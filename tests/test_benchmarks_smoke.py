@@ -11,18 +11,13 @@ dependency).
 
 from __future__ import annotations
 
-import sys
 import typing as t
 from pathlib import Path
 
 import pytest
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-if str(REPO_ROOT) not in sys.path:
-    sys.path.insert(0, str(REPO_ROOT))
-
-from benchmarks import apps, cost, report, scenarios  # noqa: E402
-from benchmarks.dynalite import (  # noqa: E402
+from benchmarks import apps, cost, report, run, scenarios
+from benchmarks.dynalite import (
     CallCounter,
     CapacityMeter,
     CountingDynalite,
@@ -34,18 +29,9 @@ if t.TYPE_CHECKING:
 
 pytestmark = pytest.mark.server
 
-#: The calls of one request of each scenario: the fewest that do the job.
-EXPECTED: dict[str, dict[str, int]] = {
-    "untouched_no_cookie": {},
-    "untouched_cookie": {},
-    "static": {},
-    "tampered": {},
-    "new_session": {"PutItem": 1},
-    "read": {"GetItem": 1},
-    "change": {"GetItem": 1, "UpdateItem": 1},
-    "repeated_read": {"GetItem": 1},
-    "clear": {"DeleteItem": 1},
-}
+#: The calls of one request of each scenario: the fewest that do the job, as
+#: the report states them.
+EXPECTED = report.EXPECTED_CALLS
 
 
 @pytest.fixture(scope="module")
@@ -85,7 +71,6 @@ def test_every_scenario_has_a_target() -> None:
     names = {s.name for s in scenarios.SCENARIOS}
     assert names == set(EXPECTED)
     assert set(scenarios.BUDGET) == names
-    assert set(report.EXPECTED_CALLS) == names
 
 
 def test_transport_is_the_one_asked_for(ours: apps.Subject) -> None:
@@ -98,10 +83,6 @@ def test_calls_per_request(ours: apps.Subject, counter: CallCounter, name: str) 
     counts = scenarios.count_calls(ours, scenarios.BY_NAME[name], counter, iterations=2)
     assert counts == [EXPECTED[name]] * 2
     assert all(scenarios.within_budget(name, c) for c in counts)
-
-
-def test_expected_calls_match_the_report() -> None:
-    assert report.EXPECTED_CALLS == EXPECTED
 
 
 def test_read_blocks_make_one_getitem_per_read(
@@ -278,3 +259,21 @@ def test_dollars_per_million_at_on_demand_prices() -> None:
     assert cost.dollars_per_million(0.4, 0.2) == pytest.approx(0.175)
     # 100 bytes of overhead: a million 0-byte items are 100 MB.
     assert cost.storage_dollars_per_million(0) == pytest.approx(100e6 / 2**30 * 0.25)
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [["--quick"], ["--cost"], ["--cost", "--cost-iterations", "9"], ["--rounds", "2"]],
+)
+def test_a_partial_run_never_writes_the_kept_results(argv: list[str]) -> None:
+    assert run.parse_args(argv).output_dir == run.SCRATCH_OUTPUT
+
+
+def test_a_whole_run_writes_the_kept_results() -> None:
+    assert run.parse_args([]).output_dir == run.HERE
+    assert (run.HERE / "results.json").exists()
+
+
+def test_the_output_directory_can_be_named(tmp_path: Path) -> None:
+    argv = ["--cost", "--output-dir", str(tmp_path)]
+    assert run.parse_args(argv).output_dir == tmp_path

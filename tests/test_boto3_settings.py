@@ -15,8 +15,10 @@ from botocore import UNSIGNED
 from botocore.config import Config
 from botocore.httpsession import where
 
-from flask_dynamodb_session.boto3_settings import resolve
-from flask_dynamodb_session.transport import LeanClient, lean_client_for
+from flask_dynamodb_session.lean_transport import LeanClient, lean_client_for
+from flask_dynamodb_session.lean_transport.client_settings import (
+    read_settings as resolve,
+)
 
 
 def build(**options: t.Any) -> tuple[t.Any, LeanClient | None]:
@@ -81,7 +83,7 @@ def test_endpoint_region_timeouts_and_pool(monkeypatch: pytest.MonkeyPatch) -> N
 def test_settings_it_cannot_honour_select_boto3(
     options: dict[str, t.Any], reason: str, caplog: pytest.LogCaptureFixture
 ) -> None:
-    with caplog.at_level(logging.DEBUG, "flask_dynamodb_session.transport"):
+    with caplog.at_level(logging.DEBUG, "flask_dynamodb_session.lean_transport.client"):
         client, lean = build(**options)
     assert lean is None
     assert reason in caplog.text

@@ -7,9 +7,10 @@ import typing as t
 from freezegun import freeze_time
 
 if t.TYPE_CHECKING:
-    from conftest import CallCounter
     from flask import Flask
     from flask.testing import FlaskClient
+
+    from tests.support.apps import CallCounter
 
 
 def login(client: FlaskClient, calls: CallCounter) -> None:

@@ -15,20 +15,9 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 from click.testing import CliRunner
-from conftest import TABLE
 from flask import Flask
 from flask.cli import FlaskGroup
 from freezegun import freeze_time
-from servers import free_port
-from test_maintenance import (
-    NOW,
-    fail,
-    serialize_calls,
-    session_key,
-    sessions,
-    stored_ids,
-    write_items,
-)
 
 from flask_dynamodb_session import (
     ConfigurationError,
@@ -38,6 +27,10 @@ from flask_dynamodb_session import (
     cli,
 )
 from flask_dynamodb_session.cli import dynamo_session, error_message, session_store
+from tests.support.apps import TABLE
+from tests.support.clients import fail, serialize_calls
+from tests.support.servers import free_port
+from tests.support.tables import NOW, session_key, sessions, stored_ids, write_items
 
 if t.TYPE_CHECKING:
     from pathlib import Path
@@ -179,7 +172,7 @@ def test_store_of_an_app_without_the_interface(dynamodb: DynamoDBClient) -> None
     app.config.update(SESSION_DYNAMODB_CLIENT=dynamodb, SESSION_DYNAMODB_TABLE="one")
     assert session_store(app).table == "one"
     assert session_store(app, "two").table == "two"
-    assert session_store(app, "two").client is dynamodb
+    assert session_store(app, "two").gateway.admin_client is dynamodb
 
 
 def test_store_of_an_app_whose_interface_was_replaced(

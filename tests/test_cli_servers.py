@@ -4,24 +4,21 @@ from __future__ import annotations
 
 import time
 import typing as t
-import uuid
 
 import pytest
 from botocore.config import Config
 from flask import Flask
-from servers import DynaliteServer, DynamoServer, MotoServer
-from test_maintenance import sessions, stored_ids, write_items
 
 from flask_dynamodb_session import DynamoDBSession
 from flask_dynamodb_session.cli import session_store
+from tests.support.servers import DynaliteServer, DynamoServer, MotoServer, delete_table
+from tests.support.tables import sessions, stored_ids, write_items
 
 if t.TYPE_CHECKING:
-    from collections.abc import Iterator
-
     from click.testing import Result
     from mypy_boto3_dynamodb import DynamoDBClient
 
-pytestmark = pytest.mark.server
+pytestmark = [pytest.mark.server, pytest.mark.every_server]
 
 #: What create-table prints on a server without TTL (dynalite).
 NO_TTL_WARNING = (
@@ -31,29 +28,6 @@ NO_TTL_WARNING = (
 TTL_ON = (
     "TTL is on, on attribute 'expires': DynamoDB deletes expired sessions by itself."
 )
-
-
-@pytest.fixture(
-    scope="module", params=[MotoServer, DynaliteServer], ids=["moto", "dynalite"]
-)
-def server(request: pytest.FixtureRequest) -> Iterator[DynamoServer]:
-    """One running server of each kind for the whole module."""
-    server_class: type[DynamoServer] = request.param
-    with server_class() as running:
-        yield running
-
-
-@pytest.fixture
-def client(server: DynamoServer) -> Iterator[DynamoDBClient]:
-    dynamodb = server.client()
-    yield dynamodb
-    dynamodb.close()
-
-
-@pytest.fixture
-def table() -> str:
-    """A table name of this test only (the servers live for the module)."""
-    return f"sessions-{uuid.uuid4().hex[:12]}"
 
 
 def make_app(endpoint_url: str, table: str, **config: t.Any) -> Flask:
@@ -71,8 +45,8 @@ def make_app(endpoint_url: str, table: str, **config: t.Any) -> Flask:
 
 
 @pytest.fixture
-def app(server: DynamoServer, table: str) -> Flask:
-    return make_app(server.endpoint_url, table)
+def app(dynamo_server: DynamoServer, table_name: str) -> Flask:
+    return make_app(dynamo_server.endpoint_url, table_name)
 
 
 def invoke(app: Flask, *args: str) -> Result:
@@ -93,17 +67,19 @@ def has_ttl(server: DynamoServer) -> bool:
 
 
 def test_create_table_twice(
-    app: Flask, server: DynamoServer, client: DynamoDBClient, table: str
+    app: Flask, dynamo_server: DynamoServer, direct: DynamoDBClient, table_name: str
 ) -> None:
     first = invoke(app, "create-table")
 
     assert first.exit_code == 0, first.output
     assert first.stdout.splitlines()[0] == (
-        f"Created table {table!r} (provisioned, 5 read and 5 write capacity units);"
-        " it is ACTIVE."
+        f"Created table {table_name!r} (provisioned, 5 read and 5 write capacity"
+        " units); it is ACTIVE."
     )
-    assert client.describe_table(TableName=table)["Table"]["TableStatus"] == "ACTIVE"
-    if has_ttl(server):
+    assert (
+        direct.describe_table(TableName=table_name)["Table"]["TableStatus"] == "ACTIVE"
+    )
+    if has_ttl(dynamo_server):
         assert first.stdout.splitlines()[1:] == [TTL_ON]
         assert first.stderr == ""
     else:
@@ -114,9 +90,9 @@ def test_create_table_twice(
 
     assert second.exit_code == 0, second.output
     assert second.stdout.splitlines()[0] == (
-        f"Table {table!r} already exists; it is ACTIVE and was left as it is."
+        f"Table {table_name!r} already exists; it is ACTIVE and was left as it is."
     )
-    assert second.stderr == ("" if has_ttl(server) else NO_TTL_WARNING + "\n")
+    assert second.stderr == ("" if has_ttl(dynamo_server) else NO_TTL_WARNING + "\n")
 
 
 def test_create_table_waits_until_active() -> None:
@@ -135,21 +111,21 @@ def test_create_table_waits_until_active() -> None:
 
 
 def test_status(
-    app: Flask, server: DynamoServer, client: DynamoDBClient, table: str
+    app: Flask, dynamo_server: DynamoServer, direct: DynamoDBClient, table_name: str
 ) -> None:
     assert invoke(app, "create-table", "--on-demand").exit_code == 0
-    write_items(client, sessions(12, int(time.time())), table=table)
+    write_items(direct, sessions(12, int(time.time())), table=table_name)
 
     result = invoke(app, "status")
 
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
     assert lines[:3] == [
-        f"Table:      {table}",
+        f"Table:      {table_name}",
         "Status:     ACTIVE",
         "Billing:    on-demand (pay per request)",
     ]
-    if has_ttl(server):
+    if has_ttl(dynamo_server):
         assert lines[3:] == [
             "TTL:        ENABLED on attribute 'expires'",
             "Items:      12 (approximate, updated by DynamoDB about every 6 hours)",
@@ -161,40 +137,41 @@ def test_status(
         assert lines[5].startswith("Expired sessions are not deleted by DynamoDB")
 
 
-def test_status_of_a_missing_table(app: Flask, table: str) -> None:
+def test_status_of_a_missing_table(app: Flask, table_name: str) -> None:
     result = invoke(app, "status")
     assert result.exit_code == 1
     assert result.stderr == (
-        f"Error: the session table {table!r} does not exist; create it with"
+        f"Error: the session table {table_name!r} does not exist; create it with"
         " `flask dynamo-session create-table` or set SESSION_DYNAMODB_AUTO_CREATE\n"
     )
 
 
 def test_delete_expired_thousands(
-    app: Flask, client: DynamoDBClient, table: str
+    app: Flask, direct: DynamoDBClient, table_name: str
 ) -> None:
     assert invoke(app, "create-table", "--on-demand").exit_code == 0
     now = int(time.time())
     expired = sessions(1500, now - 3600)
     live = sessions(1500, now + 3600)
-    write_items(client, expired + live, table=table, threads=4)
+    write_items(direct, expired + live, table=table_name, threads=4)
 
     dry_run = invoke(app, "delete-expired", "--dry-run")
 
     assert dry_run.exit_code == 0, dry_run.output
     assert dry_run.stdout == (
-        f"Dry run: 1500 expired sessions would be deleted from table {table!r}"
+        f"Dry run: 1500 expired sessions would be deleted from table {table_name!r}"
         " (3000 items scanned); nothing was deleted.\n"
     )
-    assert count_items(client, table) == 3000
+    assert count_items(direct, table_name) == 3000
 
     result = invoke(app, "delete-expired", "--segments", "6")
 
     assert result.exit_code == 0, result.output
     assert result.stdout == (
-        f"Deleted 1500 expired sessions from table {table!r} (3000 items scanned).\n"
+        f"Deleted 1500 expired sessions from table {table_name!r}"
+        " (3000 items scanned).\n"
     )
-    assert stored_ids(client, table) == {key for key, _ in live}
+    assert stored_ids(direct, table_name) == {key for key, _ in live}
 
 
 # -- the sessions of a user ---------------------------------------------------
@@ -212,43 +189,47 @@ def one_error_line(result: Result) -> str:
 
 
 @pytest.fixture
-def user_app(server: DynamoServer, table: str) -> Flask:
-    return make_app(server.endpoint_url, table, SESSION_DYNAMODB_USER_KEY="user")
+def user_app(dynamo_server: DynamoServer, table_name: str) -> Flask:
+    return make_app(
+        dynamo_server.endpoint_url, table_name, SESSION_DYNAMODB_USER_KEY="user"
+    )
 
 
 def test_create_table_with_user_key_creates_the_index(
-    user_app: Flask, client: DynamoDBClient, table: str
+    user_app: Flask, direct: DynamoDBClient, table_name: str
 ) -> None:
     first = invoke(user_app, "create-table", "--on-demand")
 
     assert first.exit_code == 0, first.output
     assert first.stdout.splitlines()[:2] == [
-        f"Created table {table!r} (on-demand); it is ACTIVE.",
+        f"Created table {table_name!r} (on-demand); it is ACTIVE.",
         f"Created the {INDEX}; it is ACTIVE.",
     ]
-    (index,) = client.describe_table(TableName=table)["Table"]["GlobalSecondaryIndexes"]
+    (index,) = direct.describe_table(TableName=table_name)["Table"][
+        "GlobalSecondaryIndexes"
+    ]
     assert index["Projection"] == {"ProjectionType": "KEYS_ONLY"}
 
     second = invoke(user_app, "create-table", "--on-demand")
 
     assert second.exit_code == 0, second.output
     assert second.stdout.splitlines()[:2] == [
-        f"Table {table!r} already exists; it is ACTIVE and was left as it is.",
+        f"Table {table_name!r} already exists; it is ACTIVE and was left as it is.",
         f"The {INDEX} was already there; it is ACTIVE.",
     ]
 
 
 def test_create_table_adds_the_index_to_an_existing_table(
-    app: Flask, user_app: Flask, server: DynamoServer, table: str
+    app: Flask, user_app: Flask, dynamo_server: DynamoServer, table_name: str
 ) -> None:
     assert invoke(app, "create-table").exit_code == 0
 
     result = invoke(user_app, "create-table")
 
-    if isinstance(server, MotoServer):
+    if isinstance(dynamo_server, MotoServer):
         assert result.exit_code == 0, result.output
         assert result.stdout.splitlines()[:2] == [
-            f"Table {table!r} already exists; it is ACTIVE.",
+            f"Table {table_name!r} already exists; it is ACTIVE.",
             f"Added the {INDEX}; it is ACTIVE.",
         ]
     else:  # dynalite cannot add an index to an existing table
@@ -257,7 +238,7 @@ def test_create_table_adds_the_index_to_an_existing_table(
 
 
 def test_status_shows_the_index(
-    app: Flask, user_app: Flask, client: DynamoDBClient, table: str
+    app: Flask, user_app: Flask, direct: DynamoDBClient, table_name: str
 ) -> None:
     assert invoke(app, "create-table", "--on-demand").exit_code == 0
     missing = invoke(user_app, "status")
@@ -268,9 +249,7 @@ def test_status_shows_the_index(
     ) in missing.stdout.splitlines()
     assert "Index:" not in invoke(app, "status").stdout
 
-    client.delete_table(TableName=table)
-    while table in client.list_tables()["TableNames"]:
-        time.sleep(0.02)
+    delete_table(direct, table_name)
     assert invoke(user_app, "create-table", "--on-demand").exit_code == 0
 
     result = invoke(user_app, "status")
@@ -284,7 +263,7 @@ def test_status_shows_the_index(
     ) in unused.stdout.splitlines()
 
 
-def test_revoke_user(user_app: Flask, client: DynamoDBClient, table: str) -> None:
+def test_revoke_user(user_app: Flask, direct: DynamoDBClient, table_name: str) -> None:
     assert invoke(user_app, "create-table", "--on-demand").exit_code == 0
     store = session_store(user_app)
     for number, user in enumerate([42, "42", 7]):
@@ -293,10 +272,14 @@ def test_revoke_user(user_app: Flask, client: DynamoDBClient, table: str) -> Non
     result = invoke(user_app, "revoke-user", "42")
 
     assert result.exit_code == 0, result.output
-    assert result.stdout == f"Deleted 2 sessions of user '42' from table {table!r}.\n"
-    assert count_items(client, table) == 1
+    assert (
+        result.stdout == f"Deleted 2 sessions of user '42' from table {table_name!r}.\n"
+    )
+    assert count_items(direct, table_name) == 1
     again = invoke(user_app, "revoke-user", "42")
-    assert again.stdout == f"Deleted 0 sessions of user '42' from table {table!r}.\n"
+    assert (
+        again.stdout == f"Deleted 0 sessions of user '42' from table {table_name!r}.\n"
+    )
     assert invoke(user_app, "revoke-user", "7").stdout.startswith("Deleted 1 session ")
 
 
@@ -313,9 +296,9 @@ def test_revoke_user_without_the_index(app: Flask, user_app: Flask) -> None:
     assert "`flask dynamo-session create-table`" in line
 
 
-def test_revoke_user_of_a_missing_table(user_app: Flask, table: str) -> None:
+def test_revoke_user_of_a_missing_table(user_app: Flask, table_name: str) -> None:
     line = one_error_line(invoke(user_app, "revoke-user", "42"))
-    assert f"the session table {table!r} does not exist" in line
+    assert f"the session table {table_name!r} does not exist" in line
 
 
 def test_revoke_user_refuses_an_empty_id(user_app: Flask) -> None:

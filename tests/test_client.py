@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import selectors
-import socket
-import threading
 import time
 import typing as t
 
@@ -20,12 +17,12 @@ from flask_dynamodb_session.client import (
     build_client,
     client_config,
 )
-from flask_dynamodb_session.settings import resolve
+from flask_dynamodb_session.options import resolve
 from flask_dynamodb_session.store import SessionStore
+from tests.support.proxy import DynamoProxy, Fault
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterator
-    from types import TracebackType
 
 #: Seconds of slack on top of a computed bound, for a loaded machine.
 SLACK = 3.0
@@ -56,87 +53,6 @@ def effective_config(
         client.close()
 
 
-class SilentServer:
-    """A TCP server on ``127.0.0.1`` that accepts connections and never answers.
-
-    It counts the connections it accepted and the HTTP requests that arrived
-    on them (a request is a header block ending in an empty line; the JSON
-    body of a DynamoDB call holds no line breaks).
-    """
-
-    def __init__(self) -> None:
-        self._listener = socket.create_server(("127.0.0.1", 0))
-        self._listener.setblocking(False)
-        self._selector = selectors.DefaultSelector()
-        self._selector.register(self._listener, selectors.EVENT_READ)
-        self._received: dict[socket.socket, bytes] = {}
-        self._stopped = threading.Event()
-        self._lock = threading.Lock()
-        self._thread = threading.Thread(target=self._serve, daemon=True)
-        #: Connections accepted so far.
-        self.connections = 0
-
-    @property
-    def endpoint_url(self) -> str:
-        """The URL to give boto3 as ``endpoint_url``."""
-        host, port = self._listener.getsockname()[:2]
-        return f"http://{host}:{port}"
-
-    @property
-    def requests(self) -> int:
-        """HTTP requests received so far, over all connections."""
-        with self._lock:
-            return sum(data.count(b"\r\n\r\n") for data in self._received.values())
-
-    def __enter__(self) -> SilentServer:
-        self._thread.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self._stopped.set()
-        self._thread.join(timeout=5)
-        for key in list(self._selector.get_map().values()):
-            t.cast(socket.socket, key.fileobj).close()
-        self._selector.close()
-
-    def _serve(self) -> None:
-        while not self._stopped.is_set():
-            for key, _ in self._selector.select(timeout=0.05):
-                sock = t.cast(socket.socket, key.fileobj)
-                if sock is self._listener:
-                    self._accept()
-                else:
-                    self._read(sock)
-
-    def _accept(self) -> None:
-        try:
-            connection, _ = self._listener.accept()
-        except BlockingIOError:
-            return
-        connection.setblocking(False)
-        self._selector.register(connection, selectors.EVENT_READ)
-        with self._lock:
-            self.connections += 1
-            self._received[connection] = b""
-
-    def _read(self, connection: socket.socket) -> None:
-        try:
-            data = connection.recv(65536)
-        except (BlockingIOError, ConnectionError):
-            data = b""
-        if not data:
-            self._selector.unregister(connection)
-            connection.close()
-            return
-        with self._lock:
-            self._received[connection] += data
-
-
 @pytest.fixture(autouse=True)
 def no_proxies(monkeypatch: pytest.MonkeyPatch) -> None:
     """Speak to the loopback server directly, whatever the environment says."""
@@ -146,8 +62,12 @@ def no_proxies(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-def silent_server() -> Iterator[SilentServer]:
-    with SilentServer() as server:
+def silent_server() -> Iterator[DynamoProxy]:
+    """A server on ``127.0.0.1`` that accepts connections and never answers:
+    the test proxy with nothing behind it, every request left hanging. It
+    counts the connections it accepted and the requests that arrived."""
+    with DynamoProxy() as server:
+        server.fail(Fault.hang())
         yield server
 
 
@@ -159,10 +79,28 @@ def timed_load(store: SessionStore) -> float:
     """Seconds ``store.load`` took to fail with a :class:`SessionBackendError`."""
     started = time.monotonic()
     with pytest.raises(SessionBackendError) as info:
-        store.load("a session id")
+        store.items.load("a session id")
     elapsed = time.monotonic() - started
     assert info.value.operation == "GetItem"
     return elapsed
+
+
+def hung_load(server: DynamoProxy, transport: str, **options: t.Any) -> float:
+    """Seconds a store of ``server`` took to fail a load over ``transport``."""
+    store = SessionStore(
+        resolve(
+            {
+                "endpoint_url": server.endpoint_url,
+                "region_name": "us-east-1",
+                "transport": OPTION[transport],
+                **options,
+            }
+        )
+    )
+    try:
+        return timed_load(store)
+    finally:
+        store.close()
 
 
 # -- the config ---------------------------------------------------------------
@@ -229,73 +167,41 @@ def test_the_defaults_are_left_alone() -> None:
 
 @pytest.mark.server
 def test_a_hung_dynamodb_fails_a_read_within_the_bound(
-    silent_server: SilentServer, transport: str
+    silent_server: DynamoProxy, transport: str
 ) -> None:
-    store = SessionStore(
-        resolve(
-            {
-                "endpoint_url": silent_server.endpoint_url,
-                "region_name": "us-east-1",
-                "transport": OPTION[transport],
-            }
-        )
-    )
-    try:
-        elapsed = timed_load(store)
-    finally:
-        store.close()
+    elapsed = hung_load(silent_server, transport)
 
     bound = MAX_ATTEMPTS * READ_TIMEOUT + retry_backoff_bound(MAX_ATTEMPTS)
     assert bound == pytest.approx(3.075)
     assert MAX_ATTEMPTS * READ_TIMEOUT <= elapsed <= bound + SLACK
-    assert silent_server.requests == MAX_ATTEMPTS
+    assert silent_server.count() == MAX_ATTEMPTS
     assert silent_server.connections == MAX_ATTEMPTS
 
 
 @pytest.mark.server
 def test_a_longer_read_timeout_is_honoured(
-    silent_server: SilentServer, transport: str
+    silent_server: DynamoProxy, transport: str
 ) -> None:
     read_timeout = 1.5
-    store = SessionStore(
-        resolve(
-            {
-                "endpoint_url": silent_server.endpoint_url,
-                "region_name": "us-east-1",
-                "transport": OPTION[transport],
-                "botocore_config": Config(read_timeout=read_timeout),
-            }
-        )
+    elapsed = hung_load(
+        silent_server, transport, botocore_config=Config(read_timeout=read_timeout)
     )
-    try:
-        elapsed = timed_load(store)
-    finally:
-        store.close()
 
     # The read timeout is the given one; the attempts are still the default's.
     bound = MAX_ATTEMPTS * read_timeout + retry_backoff_bound(MAX_ATTEMPTS)
     assert MAX_ATTEMPTS * read_timeout <= elapsed <= bound + SLACK
-    assert silent_server.requests == MAX_ATTEMPTS
+    assert silent_server.count() == MAX_ATTEMPTS
 
 
 @pytest.mark.server
 def test_fewer_attempts_are_honoured(
-    silent_server: SilentServer, transport: str
+    silent_server: DynamoProxy, transport: str
 ) -> None:
-    store = SessionStore(
-        resolve(
-            {
-                "endpoint_url": silent_server.endpoint_url,
-                "region_name": "us-east-1",
-                "transport": OPTION[transport],
-                "botocore_config": Config(retries={"total_max_attempts": 1}),
-            }
-        )
+    elapsed = hung_load(
+        silent_server,
+        transport,
+        botocore_config=Config(retries={"total_max_attempts": 1}),
     )
-    try:
-        elapsed = timed_load(store)
-    finally:
-        store.close()
 
     assert READ_TIMEOUT <= elapsed <= READ_TIMEOUT + SLACK
-    assert silent_server.requests == 1
+    assert silent_server.count() == 1

@@ -5,18 +5,19 @@ from __future__ import annotations
 import typing as t
 
 import pytest
-from conftest import TABLE
 from flask import Flask, Response
 
 from flask_dynamodb_session import DynamoDBSessionInterface
-from flask_dynamodb_session.items import MAX_SAVE_ATTEMPTS
 from flask_dynamodb_session.session import ServerSideSession
+from flask_dynamodb_session.session_items import MAX_SAVE_ATTEMPTS
+from tests.support.apps import TABLE
 
 if t.TYPE_CHECKING:
-    from conftest import CallCounter
-    from dynamo_proxy import DynamoProxy
     from flask.testing import FlaskClient
     from mypy_boto3_dynamodb import DynamoDBClient
+
+    from tests.support.apps import CallCounter
+    from tests.support.proxy import DynamoProxy
 
 
 class Request:
@@ -116,7 +117,7 @@ def test_logout_is_not_undone_by_a_slow_change(
 def test_logout_is_not_undone_by_a_slow_touch(
     options: dict[str, t.Any], dynamodb: DynamoDBClient, calls: CallCounter
 ) -> None:
-    from conftest import make_app
+    from tests.support.apps import make_app
 
     app = make_app(**options, touch_after=0)
     client = app.test_client()
@@ -303,7 +304,7 @@ def test_regenerate_without_a_race_costs_a_put_and_an_update(
 def put_without_version(dynamodb: DynamoDBClient, cookie: str) -> None:
     """Replace the stored item by one written without a version attribute."""
     from flask_dynamodb_session import serialization
-    from flask_dynamodb_session.settings import resolve
+    from flask_dynamodb_session.options import resolve
     from flask_dynamodb_session.store import SessionStore
 
     key = SessionStore(resolve({"client": dynamodb})).key(cookie.rsplit(".", 1)[0])

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import datetime
 import os
 import socket
 import ssl
@@ -22,10 +21,10 @@ from botocore.exceptions import (
     ReadTimeoutError,
     SSLError,
 )
-from servers import HOST, free_port
 
-from flask_dynamodb_session.boto3_settings import ssl_context
-from flask_dynamodb_session.connection import ConnectionPool
+from flask_dynamodb_session.lean_transport.client_settings import ssl_context
+from flask_dynamodb_session.lean_transport.connection_pool import ConnectionPool
+from tests.support.servers import HOST, free_port, unresponsive_port
 
 if t.TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -43,10 +42,20 @@ def ok(body: bytes = b'{"a":1}', *extra: str) -> bytes:
 
 
 class Requests:
-    """Reads whole requests (with a Content-Length body) off a socket."""
+    """Reads whole requests (with a Content-Length body) off a socket.
 
-    def __init__(self, sock: socket.socket) -> None:
+    :param stopped: set when the server stops.
+    """
+
+    def __init__(
+        self, sock: socket.socket, stopped: threading.Event | None = None
+    ) -> None:
         self._reader = sock.makefile("rb")
+        self._stopped = stopped or threading.Event()
+
+    def hang(self) -> None:
+        """Answer nothing until the server stops, however long the client waits."""
+        self._stopped.wait()
 
     def close(self) -> None:
         self._reader.close()
@@ -82,6 +91,8 @@ class ScriptedServer:
         self.listener.settimeout(0.05)
         self.port = self.listener.getsockname()[1]
         self.accepted = 0
+        #: Released once for each connection the server has closed.
+        self.closed = threading.Semaphore(0)
         #: Every request received, in order.
         self.requests: list[bytes] = []
         self._stop = threading.Event()
@@ -127,7 +138,7 @@ class ScriptedServer:
             if self.context is not None:
                 sock = self.context.wrap_socket(sock, server_side=True)
             self._sockets.append(sock)
-            requests = _Recording(sock, self.requests)
+            requests = _Recording(sock, self.requests, self._stop)
             try:
                 handler(sock, requests)
             finally:
@@ -136,11 +147,14 @@ class ScriptedServer:
             pass
         finally:
             sock.close()
+            self.closed.release()
 
 
 class _Recording(Requests):
-    def __init__(self, sock: socket.socket, log: list[bytes]) -> None:
-        super().__init__(sock)
+    def __init__(
+        self, sock: socket.socket, log: list[bytes], stopped: threading.Event
+    ) -> None:
+        super().__init__(sock, stopped)
         self._log = log
 
     def next(self) -> bytes | None:
@@ -273,10 +287,7 @@ def test_an_idle_socket_the_server_closed_is_replaced() -> None:
     with ScriptedServer(close_when_idle, answer_all(ok())) as server:
         pool = pool_for(server)
         pool.request(REQUEST)
-        deadline = time.monotonic() + 2
-        while server.accepted == 1 and time.monotonic() < deadline:
-            time.sleep(0.01)
-        time.sleep(0.05)  # the first handler has returned and closed
+        assert server.closed.acquire(timeout=5)  # the first handler closed
         assert pool.request(REQUEST).status_code == 200
         assert pool.connects == 2
         assert len(server.requests) == 2  # no request was lost or resent
@@ -391,7 +402,7 @@ def test_refused_connection() -> None:
 def test_read_timeout() -> None:
     def silent(sock: socket.socket, requests: Requests) -> None:
         requests.next()
-        time.sleep(1)
+        requests.hang()
 
     with ScriptedServer(silent) as server:
         pool = pool_for(server, read_timeout=0.2)
@@ -476,25 +487,10 @@ def test_many_repeated_headers_within_the_limit_are_joined() -> None:
 
 
 def test_connect_timeout() -> None:
-    # A listener that never accepts, with its backlog full: the kernel drops
-    # further connection attempts, which then time out.
-    with socket.create_server((HOST, 0), backlog=0) as listener:
-        port = listener.getsockname()[1]
-        fillers = []
-        try:
-            for _ in range(8):
-                sock = socket.socket()
-                sock.setblocking(False)
-                with contextlib.suppress(BlockingIOError):
-                    sock.connect((HOST, port))
-                fillers.append(sock)
-            time.sleep(0.05)
-            pool = make_pool(f"http://{HOST}:{port}", connect_timeout=0.2)
-            with pytest.raises(ConnectTimeoutError, match="Connect timeout"):
-                pool.request(REQUEST)
-        finally:
-            for sock in fillers:
-                sock.close()
+    with unresponsive_port() as port:
+        pool = make_pool(f"http://{HOST}:{port}", connect_timeout=0.2)
+        with pytest.raises(ConnectTimeoutError, match="Connect timeout"):
+            pool.request(REQUEST)
 
 
 def test_idle_connections_kept_are_bounded() -> None:
@@ -536,7 +532,7 @@ def test_a_reused_socket_timing_out_is_not_retried() -> None:
         requests.next()
         sock.sendall(ok())
         requests.next()
-        time.sleep(1)
+        requests.hang()
 
     with ScriptedServer(answer_once_then_hang) as server:
         pool = pool_for(server, read_timeout=0.2)
@@ -549,7 +545,7 @@ def test_a_reused_socket_timing_out_is_not_retried() -> None:
 
 def test_tls_handshake_timeout() -> None:
     def silent(sock: socket.socket, requests: Requests) -> None:
-        time.sleep(1)
+        requests.hang()
 
     with ScriptedServer(silent) as server:
         url = f"https://{HOST}:{server.port}"
@@ -593,45 +589,6 @@ def test_rejects_other_schemes() -> None:
 
 
 # -- TLS -----------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    """A self-signed certificate for ``localhost`` only: (cert, key)."""
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
-    now = datetime.datetime.now(datetime.timezone.utc)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(days=1))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(
-            x509.SubjectAlternativeName([x509.DNSName("localhost")]),
-            critical=False,
-        )
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    directory = tmp_path_factory.mktemp("tls")
-    cert_path, key_path = directory / "cert.pem", directory / "key.pem"
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    return cert_path, key_path
 
 
 @pytest.fixture

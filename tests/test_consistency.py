@@ -13,21 +13,23 @@ import base64
 import typing as t
 
 import pytest
-from conftest import TABLE, make_app
-from dynamo_proxy import DynamoProxy
-from wire_support import SERVER_IDS, SERVER_KINDS
 
 from flask_dynamodb_session import ConfigurationError, DynamoDBSessionInterface
-from flask_dynamodb_session.settings import resolve
+from flask_dynamodb_session.options import resolve
+from tests.support.apps import TABLE, make_app
+from tests.support.proxy import DynamoProxy
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterator
 
-    from conftest import CallCounter
     from flask import Flask
     from flask.testing import FlaskClient
     from mypy_boto3_dynamodb import DynamoDBClient
-    from servers import DynamoServer
+
+    from tests.support.apps import CallCounter
+
+
+pytestmark = pytest.mark.every_server
 
 
 class LaggingReplica:
@@ -61,19 +63,6 @@ class LaggingReplica:
         if item is not None:
             stale["Item"] = item
         return stale
-
-
-@pytest.fixture(scope="module", params=SERVER_KINDS, ids=SERVER_IDS)
-def dynamo_server(request: pytest.FixtureRequest) -> Iterator[DynamoServer]:
-    """moto's server, then dynalite, for this module's tests."""
-    with request.param() as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
-def dynamo_proxy(dynamo_server: DynamoServer) -> Iterator[DynamoProxy]:
-    with DynamoProxy(dynamo_server.endpoint_url) as proxy:
-        yield proxy
 
 
 def _wire(value: t.Any) -> dict[str, t.Any]:

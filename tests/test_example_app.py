@@ -21,16 +21,16 @@ from example_app.views import (
     format_money,
     format_utc,
 )
-from flask_dynamodb_session.settings import CONFIG_KEYS
+from flask_dynamodb_session.options import CONFIG_KEYS
 
 if t.TYPE_CHECKING:
-    from conftest import CallCounter
     from flask import Flask
     from flask.testing import FlaskClient
     from mypy_boto3_dynamodb import DynamoDBClient
     from werkzeug.test import TestResponse
 
     from flask_dynamodb_session import DynamoDBSessionInterface, SessionStore
+    from tests.support.apps import CallCounter
 
 DAY = 86400
 
@@ -192,7 +192,7 @@ def test_remember_me_sets_a_cookie_with_expires(
     response = login(client, remember="on")
     [cookie] = set_cookies(response)
     assert "Expires=" in cookie
-    record = store(app).load(sid(app, client))
+    record = store(app).items.load(sid(app, client))
     assert record is not None
     lifetime = DEFAULTS["PERMANENT_SESSION_LIFETIME"].total_seconds()
     assert abs(record.expires_at - (time.time() + lifetime)) < 60
@@ -204,7 +204,7 @@ def test_without_remember_me_the_cookie_ends_with_the_browser(
     response = login(client)
     [cookie] = set_cookies(response)
     assert "Expires=" not in cookie
-    record = store(app).load(sid(app, client))
+    record = store(app).items.load(sid(app, client))
     assert record is not None
     assert abs(record.expires_at - (time.time() + 14 * DAY)) < 60
 
@@ -232,7 +232,7 @@ def test_remember_needs_a_login(client: FlaskClient) -> None:
 
 def test_session_page_shows_the_stored_expiry(app: Flask, client: FlaskClient) -> None:
     login(client, remember="on")
-    record = store(app).load(sid(app, client))
+    record = store(app).items.load(sid(app, client))
     assert record is not None
     page = client.get("/session").text
     assert f'data-epoch="{record.expires_at}"' in page

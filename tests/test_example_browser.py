@@ -16,6 +16,7 @@ of the devices page in its temporary directory; with
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import os
 import shutil
@@ -23,13 +24,16 @@ import typing as t
 from pathlib import Path
 
 import pytest
-from test_example_e2e import ExampleServer
 
 if t.TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Callable, Iterator
 
     from selenium.webdriver.chrome.webdriver import WebDriver
     from selenium.webdriver.remote.webelement import WebElement
+
+    from tests.support.example import ExampleServer
+
+T = t.TypeVar("T")
 
 pytestmark = pytest.mark.server
 
@@ -54,6 +58,8 @@ CHROMIUM_ARGUMENTS = (
 )
 #: Seconds a page may take to load.
 PAGE_TIMEOUT = 20
+#: Seconds a page may take to show what a check waits for.
+WAIT = 15
 #: selenium's way of finding an element by a CSS selector.
 CSS = "css selector"
 
@@ -116,12 +122,46 @@ class Browser:
     def find_all(self, selector: str) -> list[WebElement]:
         return self.driver.find_elements(CSS, selector)
 
+    def eventually(self, read: Callable[[], T], expected: object) -> T:
+        """Read the page until ``read()`` gives ``expected``, for up to
+        :data:`WAIT` seconds; return what it gave last, for the test to check.
+
+        A click, a form sent, a redirect: the page changes some time after
+        the driver returns, so every check of a page waits for it.
+        """
+        from selenium.common.exceptions import (
+            StaleElementReferenceException,
+            TimeoutException,
+        )
+        from selenium.webdriver.support.wait import WebDriverWait
+
+        seen: list[T] = []
+
+        def settled(driver: WebDriver) -> bool:
+            seen[:] = [read()]
+            return seen[0] == expected
+
+        wait = WebDriverWait(
+            self.driver,
+            WAIT,
+            poll_frequency=0.05,
+            ignored_exceptions=(StaleElementReferenceException,),
+        )
+        with contextlib.suppress(TimeoutException):
+            wait.until(settled)
+        return seen[0] if seen else read()
+
+    def text(self, selector: str) -> str:
+        """The text of the first element ``selector`` finds, or ``""``."""
+        found = self.find_all(selector)
+        return found[0].text if found else ""
+
     def log_in(self, url: str, name: str) -> None:
-        """Fill in and send the login form."""
+        """Fill in and send the login form; wait until the page shows ``name``."""
         self.open(f"{url}login")
         self.find("form.login input[name=name]").send_keys(name)
         self.find("form.login button[type=submit]").click()
-        assert self.user() == name
+        assert self.eventually(self.user, name) == name
 
     def user(self) -> str | None:
         """Who the page says is logged in, or ``None``."""
@@ -168,19 +208,6 @@ def browsers(tmp_path: Path) -> Iterator[t.Callable[[str], Browser]]:
             browser.quit()
 
 
-@pytest.fixture
-def example_server(
-    browsers: t.Callable[[str], Browser], tmp_path: Path
-) -> Iterator[ExampleServer]:
-    """The example app as a real server (started once the browser is found)."""
-    server = ExampleServer(tmp_path)
-    try:
-        server.start()
-        yield server
-    finally:
-        server.kill()
-
-
 def save_screenshot(browser: Browser, path: Path) -> None:
     """Save the page's body as a PNG at ``path``, and where the environment
     asks."""
@@ -189,6 +216,10 @@ def save_screenshot(browser: Browser, path: Path) -> None:
     copy_to = os.environ.get("EXAMPLE_DEVICES_SCREENSHOT")
     if copy_to:
         shutil.copyfile(path, copy_to)
+
+
+#: The devices page of either device once both logged in: (device, this one).
+BOTH = [("Headless Chrome on Linux", False), ("Headless Chrome on Linux", True)]
 
 
 def test_log_out_another_device(
@@ -206,28 +237,25 @@ def test_log_out_another_device(
     assert laptop.driver.get_cookie("session") != phone.driver.get_cookie("session")
 
     phone.open(f"{url}devices")
-    assert phone.find("h1").text == "Your devices"
-    devices = phone.devices()
-    assert sorted(devices) == [
-        ("Headless Chrome on Linux", False),
-        ("Headless Chrome on Linux", True),
-    ]
-    assert phone.find("tr.current .this-device").text == "this device"
+    assert phone.eventually(lambda: phone.text("h1"), "Your devices") == "Your devices"
+    assert phone.eventually(lambda: sorted(phone.devices()), BOTH) == BOTH
+    assert phone.text("tr.current .this-device") == "this device"
     save_screenshot(phone, tmp_path / "devices.png")
 
     phone.find("tr.device:not(.current) button[type=submit]").click()
+    flash = "That device is logged out."
+    assert phone.eventually(lambda: flash in phone.text(".flashes"), True)
     assert phone.path == "/devices"
-    assert "That device is logged out." in phone.find(".flashes").text
-    assert phone.devices() == [("Headless Chrome on Linux", True)]
+    assert phone.eventually(phone.devices, [BOTH[1]]) == [BOTH[1]]
 
     laptop.open(url)
-    assert laptop.user() is None
+    assert laptop.eventually(laptop.user, None) is None
     assert laptop.find_all("header a[href='/login']")
     laptop.open(f"{url}devices")
-    assert laptop.path == "/login"
+    assert laptop.eventually(lambda: laptop.path, "/login") == "/login"
 
     phone.open(url)
-    assert phone.user() == "alice"
+    assert phone.eventually(phone.user, "alice") == "alice"
 
     assert example_server.interrupt() == 0, example_server.output
     assert "Traceback" not in example_server.output

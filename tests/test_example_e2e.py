@@ -7,112 +7,19 @@ process), exactly as the README's quick start starts it, and is driven with
 
 from __future__ import annotations
 
-import os
 import re
-import signal
-import subprocess
-import sys
 import time
 import typing as t
-from pathlib import Path
 
 import pytest
 import requests
 
 if t.TYPE_CHECKING:
-    from collections.abc import Iterator
     from http.cookiejar import Cookie, CookieJar
 
+    from tests.support.example import ExampleServer
+
 pytestmark = pytest.mark.server
-
-ROOT = Path(__file__).resolve().parent.parent
-#: Seconds the app may take to print its address.
-STARTUP_TIMEOUT = 20.0
-#: Seconds the app may take to stop after Ctrl-C.
-STOP_TIMEOUT = 10.0
-ADDRESS = re.compile(r"open (http://127\.0\.0\.1:\d+/)")
-
-
-class ExampleServer:
-    """``python -m example_app --port 0`` in a child process.
-
-    :param workdir: where its output goes.
-    """
-
-    def __init__(self, workdir: Path) -> None:
-        self.stdout_path = workdir / "stdout.txt"
-        self.stderr_path = workdir / "stderr.txt"
-        self.process: subprocess.Popen[bytes] | None = None
-        self.url = ""
-
-    def environment(self, workdir: Path) -> dict[str, str]:
-        """This environment without any AWS, DynamoDB or secret key setting,
-        as on a fresh machine, whatever this one has configured."""
-        env = {
-            name: value
-            for name, value in os.environ.items()
-            if not name.startswith(("AWS_", "SESSION_DYNAMODB_"))
-            and name != "SECRET_KEY"
-        }
-        env["AWS_CONFIG_FILE"] = str(workdir / "no-aws-config")
-        env["AWS_SHARED_CREDENTIALS_FILE"] = str(workdir / "no-aws-credentials")
-        env["PYTHONUNBUFFERED"] = "1"
-        return env
-
-    def start(self) -> str:
-        """Start the app and return the address it prints."""
-        workdir = self.stdout_path.parent
-        with self.stdout_path.open("wb") as out, self.stderr_path.open("wb") as err:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "example_app", "--port", "0"],
-                cwd=ROOT,
-                env=self.environment(workdir),
-                stdin=subprocess.DEVNULL,
-                stdout=out,
-                stderr=err,
-            )
-        deadline = time.monotonic() + STARTUP_TIMEOUT
-        while time.monotonic() < deadline:
-            match = ADDRESS.search(self.stdout)
-            if match:
-                self.url = match.group(1)
-                return self.url
-            if self.process.poll() is not None:
-                break
-            time.sleep(0.05)
-        pytest.fail(f"the example app did not start:\n{self.output}")
-
-    def interrupt(self) -> int:
-        """Ctrl-C: return the exit status."""
-        assert self.process is not None
-        self.process.send_signal(signal.SIGINT)
-        return self.process.wait(STOP_TIMEOUT)
-
-    def kill(self) -> None:
-        """Make sure the process is gone, whatever happened before."""
-        if self.process is None or self.process.poll() is not None:
-            return
-        self.process.kill()
-        self.process.wait(STOP_TIMEOUT)
-
-    @property
-    def stdout(self) -> str:
-        return self.stdout_path.read_text(errors="replace")
-
-    @property
-    def output(self) -> str:
-        stderr = self.stderr_path.read_text(errors="replace")
-        return f"--- stdout\n{self.stdout}--- stderr\n{stderr}"
-
-
-@pytest.fixture
-def example_server(tmp_path: Path) -> Iterator[ExampleServer]:
-    server = ExampleServer(tmp_path)
-    try:
-        server.start()
-        yield server
-    finally:
-        server.kill()
 
 
 def browser() -> requests.Session:

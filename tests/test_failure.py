@@ -11,7 +11,6 @@ import os
 import typing as t
 
 import pytest
-from dynamo_proxy import DynamoProxy, Fault
 from flask import Flask, Response, session
 
 from flask_dynamodb_session import (
@@ -19,12 +18,15 @@ from flask_dynamodb_session import (
     SessionBackendError,
     SessionTooLarge,
 )
-from flask_dynamodb_session.records import MAX_ITEM_SIZE
+from flask_dynamodb_session.layout import MAX_ITEM_SIZE
+from tests.support.proxy import DynamoProxy, Fault
+from tests.support.servers import delete_table
 
 if t.TYPE_CHECKING:
-    from conftest import CallCounter
     from flask.testing import FlaskClient
     from mypy_boto3_dynamodb import DynamoDBClient
+
+    from tests.support.apps import CallCounter
 
 
 class Outage:
@@ -99,7 +101,7 @@ def test_failed_refresh_does_not_fail_a_read(
     outage: Outage,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    from conftest import make_app
+    from tests.support.apps import make_app
 
     app = make_app(**options, touch_after=0)
     client = app.test_client()
@@ -125,7 +127,7 @@ def test_503_of_a_failed_save_starts_from_clean_headers(
     outage: Outage,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    from conftest import make_app
+    from tests.support.apps import make_app
 
     app = make_app(**options)
 
@@ -257,8 +259,7 @@ def test_missing_table_is_a_503_logging_the_fix(
 def auto_table(dynamodb: DynamoDBClient) -> str:
     """A table name not created yet on moto's server."""
     for name in ("auto", "nottl"):
-        if name in dynamodb.list_tables()["TableNames"]:
-            dynamodb.delete_table(TableName=name)
+        delete_table(dynamodb, name)
     return "auto"
 
 
@@ -326,7 +327,7 @@ def test_auto_create_runs_once_under_threads(
 ) -> None:
     import threading
 
-    from conftest import make_app
+    from tests.support.apps import make_app
 
     app = make_app(**options, table=auto_table, auto_create=True)
     barrier = threading.Barrier(6)
@@ -355,7 +356,7 @@ def test_auto_create_on_a_server_without_ttl_warns_and_works(
     outage: Outage,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    from conftest import make_app
+    from tests.support.apps import make_app
 
     outage.start(
         "UpdateTimeToLive", fault=Fault.error(400, "UnknownOperationException")

@@ -11,18 +11,19 @@ import weakref
 from datetime import timedelta
 
 import pytest
-from conftest import TABLE, make_app
 from flask import Flask, session
 from flask.sessions import SessionInterface
 from freezegun import freeze_time
 from itsdangerous import Signer
 
 from flask_dynamodb_session import ConfigurationError, DynamoDBSessionInterface
+from tests.support.apps import TABLE, make_app
 
 if t.TYPE_CHECKING:
-    from conftest import CallCounter
     from flask.testing import FlaskClient
     from mypy_boto3_dynamodb import DynamoDBClient
+
+    from tests.support.apps import CallCounter
 
 
 def sign(sid: str, secret: str = "test secret") -> str:
@@ -376,7 +377,7 @@ def test_an_interface_frees_the_store_of_a_discarded_app() -> None:
         app.add_url_rule("/", view_func=lambda: "ok")
         assert app.test_client().get("/").status_code == 200
         store = interface.store_for(app)
-        assert store.client is not None  # built, with its connection pool
+        assert store.gateway.admin_client is not None  # built, with its connection pool
         stores.append(weakref.ref(store))
         del app, store
     gc.collect()

@@ -9,12 +9,13 @@ from datetime import datetime, timezone
 import pytest
 from botocore.exceptions import ClientError
 from freezegun import freeze_time
-from servers import DynaliteServer
 
 from flask_dynamodb_session import SessionTooLarge, serialization
-from flask_dynamodb_session.records import MAX_ITEM_SIZE, item_size, number_size
-from flask_dynamodb_session.settings import Settings
+from flask_dynamodb_session.layout import MAX_ITEM_SIZE, item_size, number_size
+from flask_dynamodb_session.options import Settings
 from flask_dynamodb_session.store import SessionStore
+from tests.support.servers import DynaliteServer, delete_table
+from tests.support.tables import unique_table
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterator
@@ -39,13 +40,13 @@ def test_item_size_counts_names_and_values() -> None:
 
 
 @pytest.fixture(scope="module")
-def dynalite_store() -> Iterator[SessionStore]:
-    with DynaliteServer() as server:
-        client = server.client()
-        store = SessionStore(Settings(client=client, table="sizing"))
-        store.create_table(billing_mode="PAY_PER_REQUEST")
-        yield store
-        client.close()
+def dynalite_store(dynalite_server: DynaliteServer) -> Iterator[SessionStore]:
+    client = dynalite_server.client()
+    store = SessionStore(Settings(client=client, table=unique_table()))
+    store.create_table(billing_mode="PAY_PER_REQUEST")
+    yield store
+    delete_table(client, store.table)
+    client.close()
 
 
 NOW = 1_900_000_000
@@ -77,17 +78,17 @@ def test_size_limit_matches_the_server(dynalite_store: SessionStore) -> None:
     assert MAX_ITEM_SIZE - 8 <= stored_size(store, sid, length) <= MAX_ITEM_SIZE
     with freeze_time(datetime.fromtimestamp(NOW, timezone.utc)):
         # The largest item we allow, the server stores.
-        assert store.create(sid, {"b": BLOB[:length]}, 60)
+        assert store.items.create(sid, {"b": BLOB[:length]}, 60)
         assert store.get(sid) == {"b": BLOB[:length]}
         # One byte more we refuse, before any call.
         with pytest.raises(SessionTooLarge) as info:
-            store.create("t" * 43, {"b": BLOB[: length + 1]}, 60)
+            store.items.create("t" * 43, {"b": BLOB[: length + 1]}, 60)
     assert info.value.size > MAX_ITEM_SIZE
     # And the server refuses an item a few bytes past our limit.
     payload = serialization.encode({"b": BLOB[: length + 24]})
     assert item_size(store.key(sid), payload, NOW + 60, NOW, NOW, 1) > MAX_ITEM_SIZE
     with pytest.raises(ClientError, match="size"):
-        store.client.put_item(
+        store.gateway.admin_client.put_item(
             TableName=store.table,
             Item={
                 "id": {"S": store.key("u" * 43)},

@@ -13,7 +13,6 @@ item calls on boto3: logged once, never a 500. A region is taken from
 from __future__ import annotations
 
 import contextlib
-import datetime
 import logging
 import socket
 import ssl
@@ -33,24 +32,30 @@ from botocore.credentials import DeferredRefreshableCredentials
 from botocore.exceptions import NoRegionError
 from botocore.httpsession import URLLib3Session
 from botocore.stub import Stubber
-from conftest import TABLE, TEST_CONFIG, check_transport, create_table, make_app, served
 from moto import mock_aws
-from servers import HOST
 
 from flask_dynamodb_session import DynamoDBSessionInterface
-from flask_dynamodb_session.boto3_settings import LeanSettings, resolve
 from flask_dynamodb_session.client import build_client
 from flask_dynamodb_session.exceptions import ConfigurationError
-from flask_dynamodb_session.settings import resolve as resolve_options
-from flask_dynamodb_session.transport import LeanClient, lean_client_for
+from flask_dynamodb_session.lean_transport import LeanClient, lean_client_for
+from flask_dynamodb_session.lean_transport.client_settings import (
+    LeanSettings,
+)
+from flask_dynamodb_session.lean_transport.client_settings import (
+    read_settings as resolve,
+)
+from flask_dynamodb_session.options import resolve as resolve_options
+from tests.support.apps import TABLE, TEST_CONFIG, check_transport, make_app, served
+from tests.support.servers import HOST, create_table
 
 if t.TYPE_CHECKING:
     from collections.abc import Callable, Iterator
     from pathlib import Path
 
-    from dynamo_proxy import DynamoProxy
     from flask import Flask
     from mypy_boto3_dynamodb import DynamoDBClient
+
+    from tests.support.proxy import DynamoProxy
 
 #: One session for the clients of this module: building one re-reads
 #: botocore's models.
@@ -269,44 +274,6 @@ def test_an_endpoint_that_cannot_be_resolved_selects_boto3() -> None:
 # -- the URL scheme -------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    """A self-signed certificate for ``localhost``, its own CA: (cert, key)."""
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
-    now = datetime.datetime.now(datetime.timezone.utc)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(days=1))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(
-            x509.SubjectAlternativeName([x509.DNSName("localhost")]), critical=False
-        )
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    directory = tmp_path_factory.mktemp("tls")
-    cert_path, key_path = directory / "cert.pem", directory / "key.pem"
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    return cert_path, key_path
-
-
 class RecordingServer:
     """A loopback HTTP/1.1 server answering ``200 {}`` to every request.
 
@@ -327,6 +294,9 @@ class RecordingServer:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
+        with contextlib.suppress(OSError):
+            # Wakes the accepting thread (closing alone does not).
+            self._listener.shutdown(socket.SHUT_RDWR)
         self._listener.close()
         self._thread.join(5)
 
@@ -542,7 +512,7 @@ def test_any_failure_reading_the_client_selects_boto3(
 def _item_client(app: Flask) -> t.Any:
     interface = app.session_interface
     assert isinstance(interface, DynamoDBSessionInterface)
-    return interface.store_for(app).item_client
+    return interface.store_for(app).gateway.item_client
 
 
 def _loopback_only(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -562,7 +532,7 @@ def test_an_active_mock_aws_with_no_client_given(
 ) -> None:
     _loopback_only(monkeypatch)
     with mock_aws():
-        create_table(boto3.client("dynamodb", region_name="us-east-1"))
+        create_table(boto3.client("dynamodb", region_name="us-east-1"), TABLE)
         app = make_app(table=TABLE, region_name="us-east-1")
         client = app.test_client()
         assert client.post("/set/a/1").status_code == 200
@@ -756,7 +726,7 @@ def test_no_region_anywhere(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_an_app_with_aws_region_only_serves(monkeypatch: pytest.MonkeyPatch) -> None:
     _loopback_only(monkeypatch)
     with mock_aws():
-        create_table(boto3.client("dynamodb", region_name="eu-central-1"))
+        create_table(boto3.client("dynamodb", region_name="eu-central-1"), TABLE)
         client = make_app(table=TABLE).test_client()
         assert client.post("/set/a/1").status_code == 200
         assert client.get("/get/a").json == {"value": "1"}

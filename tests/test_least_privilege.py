@@ -1,7 +1,7 @@
 """Least privilege: the README's IAM policies, proven against moto with IAM on.
 
-moto runs with IAM authentication (:class:`~servers.MotoServer` with
-``iam_auth``): it recomputes the SigV4 signature of every request and
+moto runs with IAM authentication (:class:`~tests.support.servers.MotoServer`
+with ``iam_auth``): it recomputes the SigV4 signature of every request and
 evaluates the signing user's policies. The app and the CLI sign as IAM users
 holding exactly the actions the README's "IAM permissions" section lists
 (read from the README itself), granted on ``"Resource": "*"`` since moto
@@ -23,16 +23,15 @@ import types
 import typing as t
 
 import pytest
-from conftest import check_transport, make_app
-from iam_support import Users, boto3_session, readme_policies
-from servers import AccessKey, MotoServer
-from test_maintenance import sessions, write_items
-from wire_support import COOKIE, WIRE_CONFIG, unique_table
 
 from flask_dynamodb_session.cli import dynamo_session
+from tests.support.apps import COOKIE, TEST_CONFIG, check_transport, make_app
+from tests.support.iam import Users, readme_policies
+from tests.support.servers import AccessKey, MotoServer, boto3_session
+from tests.support.tables import sessions, unique_table, write_items
 
 if t.TYPE_CHECKING:
-    from collections.abc import Callable, Iterator
+    from collections.abc import Callable
 
     from click.testing import Result
     from flask import Flask
@@ -116,39 +115,6 @@ STEPS = [
 # ------------------------------------------------------------------ fixtures
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[MotoServer]:
-    """moto with IAM authentication on, for the whole module."""
-    with MotoServer(iam_auth=True) as running:
-        yield running
-
-
-@pytest.fixture(scope="module")
-def users(server: MotoServer) -> Users:
-    return Users(server)
-
-
-@pytest.fixture
-def admin(server: MotoServer) -> Iterator[DynamoDBClient]:
-    """A client allowed everything, to set up and look at tables."""
-    client = server.client()
-    yield client
-    client.close()
-
-
-@pytest.fixture
-def table(admin: DynamoDBClient) -> str:
-    """A new table of this test only."""
-    name = unique_table()
-    admin.create_table(
-        TableName=name,
-        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-        BillingMode="PAY_PER_REQUEST",
-    )
-    return name
-
-
 @pytest.fixture
 def transport_options(transport: str) -> dict[str, t.Any]:
     """Interface options choosing how the item calls are sent."""
@@ -177,7 +143,7 @@ def interface_options(
         "endpoint_url": server.endpoint_url,
         "region_name": "us-east-1",
         "boto3_session": boto3_session(key),
-        "botocore_config": WIRE_CONFIG,
+        "botocore_config": TEST_CONFIG,
         "touch_after": 3600,
         **options,
     }
@@ -185,12 +151,13 @@ def interface_options(
 
 @pytest.fixture
 def build_app(
-    server: MotoServer,
-    table: str,
+    iam_server: MotoServer,
+    iam_table: str,
     transport: str,
     transport_options: dict[str, t.Any],
 ) -> AppBuilder:
-    """Build an app of :func:`conftest.make_app` (with the CLI) on ``table``.
+    """Build an app of :func:`~tests.support.apps.make_app` (with the CLI) on
+    ``iam_table``.
 
     Call it with the access key to sign with and more interface options; the
     same arguments give the same app again within a test, so that its client
@@ -203,8 +170,10 @@ def build_app(
         wanted = (key, frozenset(options.items()))
         app = apps.get(wanted)
         if app is None:
-            merged = {"table": table, **transport_options, **options}
-            app = apps[wanted] = make_app(**interface_options(server, key, **merged))
+            merged = {"table": iam_table, **transport_options, **options}
+            app = apps[wanted] = make_app(
+                **interface_options(iam_server, key, **merged)
+            )
             check_transport(app, transport)
             app.cli.add_command(dynamo_session)
         return app
@@ -295,7 +264,7 @@ def test_every_app_action_is_used_by_some_request() -> None:
 
 
 def test_app_policy_serves_a_session_life(
-    build_app: AppBuilder, users: Users, admin: DynamoDBClient, table: str
+    build_app: AppBuilder, users: Users, admin: DynamoDBClient, iam_table: str
 ) -> None:
     client = build_app(users.key(POLICIES.app)).test_client()
 
@@ -309,13 +278,13 @@ def test_app_policy_serves_a_session_life(
 
     assert cookie_of(client) not in (None, first_cookie)
     assert read(client) == {"user": "'bob'", "theme": "'dark'"}
-    assert len(session_ids(admin, table)) == 1
+    assert len(session_ids(admin, iam_table)) == 1
 
     assert client.post("/clear").status_code == 200
 
     assert cookie_of(client) is None
     assert read(client) == {}
-    assert session_ids(admin, table) == set()
+    assert session_ids(admin, iam_table) == set()
 
 
 @pytest.mark.parametrize("step", STEPS, ids=[step.name for step in STEPS])
@@ -353,14 +322,14 @@ def test_each_app_action_is_needed(
 
 
 def test_moto_ignores_a_table_arn(
-    build_app: AppBuilder, server: MotoServer, users: Users, table: str
+    build_app: AppBuilder, iam_server: MotoServer, users: Users, iam_table: str
 ) -> None:
     """Why these tests grant ``"Resource": "*"``: moto denies a table ARN.
 
     Should this fail, moto has learnt DynamoDB resources: grant the README's
     table ARN instead.
     """
-    arn = f"arn:aws:dynamodb:us-east-1:{server.account_id}:table/{table}"
+    arn = f"arn:aws:dynamodb:us-east-1:{iam_server.account_id}:table/{iam_table}"
     key = users.key(POLICIES.app, resource=arn)
     cookie = stored_session(build_app, users.key(POLICIES.app))
 
@@ -392,7 +361,7 @@ def test_each_auto_create_action_is_needed(
 
 
 def test_wrong_secret_key_gets_503(
-    build_app: AppBuilder, users: Users, admin: DynamoDBClient, table: str
+    build_app: AppBuilder, users: Users, admin: DynamoDBClient, iam_table: str
 ) -> None:
     """moto answers a bad signature with an XML 403: a 503, never a 500."""
     full_key = users.key(POLICIES.app)
@@ -407,7 +376,7 @@ def test_wrong_secret_key_gets_503(
         assert_unavailable(browser(app, cookie).get("/read"))
         assert_unavailable(browser(app, cookie).post("/clear"))
 
-    assert len(session_ids(admin, table)) == 1
+    assert len(session_ids(admin, iam_table)) == 1
 
 
 # ----------------------------------------------------------------- the CLI
@@ -432,23 +401,23 @@ def test_command_works_with_its_actions(
     build_app: AppBuilder,
     users: Users,
     admin: DynamoDBClient,
-    table: str,
+    iam_table: str,
     command: str,
 ) -> None:
     key = users.key(POLICIES.commands[command], attached=True)
-    table = prepare(command, admin, table)
+    iam_table = prepare(command, admin, iam_table)
 
-    result = invoke(build_app(key, table=table), *COMMAND_ARGS[command])
+    result = invoke(build_app(key, table=iam_table), *COMMAND_ARGS[command])
 
     assert result.exit_code == 0, result.output
     if command == "create-table":
-        status = admin.describe_table(TableName=table)["Table"]["TableStatus"]
+        status = admin.describe_table(TableName=iam_table)["Table"]["TableStatus"]
         assert status == "ACTIVE"
-        ttl = admin.describe_time_to_live(TableName=table)["TimeToLiveDescription"]
+        ttl = admin.describe_time_to_live(TableName=iam_table)["TimeToLiveDescription"]
         assert ttl["TimeToLiveStatus"] == "ENABLED"
     elif command == "delete-expired":
         assert result.stdout.startswith("Deleted 1 expired session ")
-        assert len(session_ids(admin, table)) == 1
+        assert len(session_ids(admin, iam_table)) == 1
 
 
 @pytest.mark.parametrize(("command", "dropped"), COMMAND_ACTIONS)
@@ -456,14 +425,14 @@ def test_each_command_action_is_needed(
     build_app: AppBuilder,
     users: Users,
     admin: DynamoDBClient,
-    table: str,
+    iam_table: str,
     command: str,
     dropped: str,
 ) -> None:
     key = users.key(POLICIES.commands[command] - {dropped}, attached=True)
-    table = prepare(command, admin, table)
+    iam_table = prepare(command, admin, iam_table)
 
-    result = invoke(build_app(key, table=table), *COMMAND_ARGS[command])
+    result = invoke(build_app(key, table=iam_table), *COMMAND_ARGS[command])
 
     line = assert_one_line_error(result)
     assert f"dynamodb:{dropped}" in line
@@ -472,7 +441,7 @@ def test_each_command_action_is_needed(
 
 
 def test_command_with_wrong_secret_key(
-    build_app: AppBuilder, users: Users, table: str
+    build_app: AppBuilder, users: Users, iam_table: str
 ) -> None:
     key = users.key(POLICIES.commands["status"], attached=True)
     app = build_app(AccessKey(key.access_key_id, "not the secret"))

@@ -1,7 +1,8 @@
 """A bounded load test: gunicorn, 2 workers x 4 threads, over dynalite.
 
 Clients on threads of the test process increment counters in their sessions
-through :mod:`load_app`, served by gunicorn, whose sessions live in a
+through the load app (:func:`tests.support.apps.create_load_app`), served by
+gunicorn, whose sessions live in a
 DynamoDB-compatible server on 127.0.0.1:
 
 - each client its own session and counter: every counter must end exactly
@@ -28,21 +29,18 @@ import tempfile
 import time
 import typing as t
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import pytest
-from servers import HOST, DynaliteServer, DynamoServer, free_port
-from wire_support import Browser, one_request_at_a_time, unique_table
 
-from flask_dynamodb_session import DynamoDBSessionInterface
+from tests.support.servers import HOST, REPO_ROOT, DynamoServer, free_port
+from tests.support.tables import unique_table
+from tests.support.wire import Browser, one_request_at_a_time
 
 if t.TYPE_CHECKING:
     from collections.abc import Callable, Iterator
-    from types import TracebackType
 
 pytestmark = [pytest.mark.slow, pytest.mark.server]
 
-TESTS_DIR = Path(__file__).resolve().parent
 #: Concurrent clients, and the increments each makes.
 CLIENTS = 8
 INCREMENTS = 50
@@ -55,7 +53,7 @@ RETRIES = 5
 
 
 class Gunicorn:
-    """gunicorn serving :mod:`load_app` on a free loopback port.
+    """gunicorn serving the load app on a free loopback port.
 
     :param endpoint_url: the DynamoDB server the app uses.
     :param table: the session table.
@@ -70,12 +68,12 @@ class Gunicorn:
             "--workers=2",
             "--threads=4",
             f"--bind={HOST}:{self.port}",
-            f"--pythonpath={TESTS_DIR}",
+            f"--pythonpath={REPO_ROOT}",
             "--no-control-socket",
             "--graceful-timeout=5",
             "--timeout=30",
             "--log-level=warning",
-            "load_app:app",
+            "tests.support.apps:create_load_app()",
         ]
         self.env = {
             **os.environ,
@@ -99,7 +97,7 @@ class Gunicorn:
             stdout=self._log,
             stderr=subprocess.STDOUT,
             env=self.env,
-            cwd=TESTS_DIR.parent,
+            cwd=REPO_ROOT,
         )
         try:
             self._wait_ready()
@@ -108,12 +106,7 @@ class Gunicorn:
             raise
         return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         process, self._process = self._process, None
         if process is not None:
             process.terminate()
@@ -172,28 +165,24 @@ class Figures:
         )
 
 
-#: The servers the load runs against. dynalite only, to keep the run short:
-#: moto's server runs in this process, sharing its interpreter with the
-#: clients, and under one lock (:func:`wire_support.one_request_at_a_time`);
-#: with it the run takes about a minute instead of ten seconds. Add
-#: ``MotoServer`` here to run it too.
-LOAD_SERVERS: list[type[DynamoServer]] = [DynaliteServer]
+#: The shared servers the load runs against. dynalite only, to keep the run
+#: short: moto's server runs in this process, sharing its interpreter with the
+#: clients, and under one lock
+#: (:func:`tests.support.wire.one_request_at_a_time`); with it the run takes
+#: about a minute instead of ten seconds. Add ``"moto"`` here to run it too.
+LOAD_SERVERS = ["dynalite"]
 
 
-@pytest.fixture(scope="module", params=LOAD_SERVERS, ids=lambda kind: kind.name)
+@pytest.fixture(scope="module", params=LOAD_SERVERS)
 def site(request: pytest.FixtureRequest) -> Iterator[tuple[str, int]]:
-    """A DynamoDB server with a session table, and gunicorn using it."""
-    server: DynamoServer
-    with request.param() as server, one_request_at_a_time(server):
+    """A session table on a shared server, and gunicorn using it."""
+    server: DynamoServer = request.getfixturevalue(f"{request.param}_server")
+    with one_request_at_a_time(server):
         table = unique_table()
-        client = server.client()
-        try:
-            interface = DynamoDBSessionInterface(client=client, table=table)
-            interface.store.create_table(billing_mode="PAY_PER_REQUEST")
-        finally:
-            client.close()
+        server.create_table(table)
         with Gunicorn(server.endpoint_url, table) as gunicorn:
             yield server.name, gunicorn.port
+        server.delete_table(table)
 
 
 def run(figures: Figures, client: Callable[[int, float], Figures]) -> None:

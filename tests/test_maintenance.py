@@ -1,12 +1,9 @@
-"""Tests of :mod:`flask_dynamodb_session.maintenance`: sweeping and status."""
+"""Tests of :mod:`flask_dynamodb_session.sweep` and :mod:`.status`."""
 
 from __future__ import annotations
 
 import collections
-import concurrent.futures
-import hashlib
 import itertools
-import json
 import threading
 import time
 import typing as t
@@ -14,56 +11,20 @@ from datetime import datetime, timedelta, timezone
 
 import boto3
 import pytest
-from botocore.awsrequest import AWSResponse, HTTPHeaders
-from conftest import TABLE
 from freezegun import freeze_time
-from servers import DynamoServer
 
-from flask_dynamodb_session import SessionBackendError, SessionStore, maintenance
-from flask_dynamodb_session.maintenance import (
-    ExpiredSweep,
-    backoff_delay,
-    delete_expired,
-    table_status,
-)
-from flask_dynamodb_session.settings import Settings
+from flask_dynamodb_session import SessionBackendError, SessionStore, batches
+from flask_dynamodb_session.batches import backoff_delay
+from flask_dynamodb_session.options import Settings
+from flask_dynamodb_session.status import table_status
+from flask_dynamodb_session.sweep import ExpiredSweep, delete_expired
+from tests.support.apps import TABLE
+from tests.support.clients import fail, fake_response, serialize_calls
+from tests.support.servers import DynamoServer
+from tests.support.tables import NOW, session_key, sessions, stored_ids, write_items
 
 if t.TYPE_CHECKING:
-    from collections.abc import Iterable
-
     from mypy_boto3_dynamodb import DynamoDBClient
-
-#: A fixed "now" for items written with explicit expiry times.
-NOW = 1_700_000_000
-
-
-def write_items(
-    client: DynamoDBClient,
-    items: Iterable[tuple[str, int | None]],
-    table: str = TABLE,
-    *,
-    threads: int = 1,
-) -> None:
-    """Write items of ``(id, expires)`` (no ``expires`` when it is None)."""
-    requests: list[t.Any] = []
-    for key, expires_at in items:
-        item: dict[str, t.Any] = {"id": {"S": key}, "data": {"B": b"\x00{}"}}
-        if expires_at is not None:
-            item["expires"] = {"N": str(expires_at)}
-        requests.append({"PutRequest": {"Item": item}})
-
-    def write(batch: dict[str, t.Any]) -> None:
-        while batch:
-            batch = client.batch_write_item(RequestItems=batch).get(
-                "UnprocessedItems", {}
-            )
-
-    batches = [
-        {table: requests[start : start + 25]} for start in range(0, len(requests), 25)
-    ]
-    with concurrent.futures.ThreadPoolExecutor(threads) as pool:
-        for _ in pool.map(write, batches):
-            pass
 
 
 class ClientCalls:
@@ -80,82 +41,6 @@ class ClientCalls:
     @property
     def counts(self) -> dict[str, int]:
         return dict(collections.Counter(self.calls))
-
-
-def stored_ids(client: DynamoDBClient, table: str = TABLE) -> set[str]:
-    """Every ``id`` in the table."""
-    ids: set[str] = set()
-    for page in client.get_paginator("scan").paginate(
-        TableName=table, ProjectionExpression="id"
-    ):
-        ids.update(item["id"]["S"] for item in page["Items"])
-    return ids
-
-
-def session_key(name: str, prefix: str = "") -> str:
-    """A stored key as the store makes one: ``prefix`` + 64 lowercase hex digits."""
-    return prefix + hashlib.sha256(name.encode()).hexdigest()
-
-
-def sessions(count: int, expires_at: int, prefix: str = "") -> list[tuple[str, int]]:
-    """``count`` items expiring at ``expires_at``, with distinct ids."""
-    return [
-        (session_key(f"{expires_at}-{number:05d}", prefix), expires_at)
-        for number in range(count)
-    ]
-
-
-def fake_response(
-    client: DynamoDBClient,
-    operation: str,
-    respond: t.Callable[[dict[str, t.Any]], dict[str, t.Any] | None],
-) -> t.Callable[[], None]:
-    """Answer ``operation`` with ``respond(params)`` instead of the server.
-
-    ``respond`` returns a parsed response (an ``Error`` one fails the call),
-    or ``None`` to let the call through. Returns a function that undoes it.
-    """
-
-    def before_call(params: dict[str, t.Any], **kwargs: t.Any) -> t.Any:
-        parsed = respond(json.loads(params["body"]))
-        if parsed is None:
-            return None
-        status = 400 if "Error" in parsed else 200
-        parsed.setdefault("ResponseMetadata", {"HTTPStatusCode": status})
-        return AWSResponse("http://fake", status, HTTPHeaders(), None), parsed
-
-    event = f"before-call.dynamodb.{operation}"
-    client.meta.events.register(event, before_call)
-    return lambda: client.meta.events.unregister(event, before_call)
-
-
-def fail(
-    client: DynamoDBClient, operation: str, code: str, message: str = ""
-) -> t.Callable[[], None]:
-    """Make every ``operation`` of ``client`` fail with error ``code``.
-
-    Returns a function that undoes it.
-    """
-    error = {"Error": {"Code": code, "Message": message}}
-    return fake_response(client, operation, lambda params: dict(error))
-
-
-def serialize_calls(client: DynamoDBClient, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Let one Scan or BatchWriteItem of ``client`` run at a time.
-
-    moto's in-process backend is not thread-safe: a Scan iterating over a
-    table while another thread deletes from it fails with "dictionary
-    changed size during iteration". DynamoDB has no such problem.
-    """
-    lock = threading.Lock()
-    for name in ("scan", "batch_write_item"):
-        method = getattr(client, name)
-
-        def locked(*args: t.Any, _method: t.Any = method, **kwargs: t.Any) -> t.Any:
-            with lock:
-                return _method(*args, **kwargs)
-
-        monkeypatch.setattr(client, name, locked)
 
 
 def make_store(client: DynamoDBClient, **options: t.Any) -> SessionStore:
@@ -179,7 +64,7 @@ def test_deletes_exactly_the_expired_sessions(
     live = sessions(70, NOW + 1)
     write_items(dynamodb, expired + live)
 
-    sweep = delete_expired(store, segments=segments, page_size=7, now=NOW)
+    sweep = delete_expired(store.gateway, segments=segments, page_size=7, now=NOW)
 
     assert sweep == ExpiredSweep(
         scanned=135, expired=65, deleted=65, cutoff=NOW, segments=segments
@@ -191,7 +76,7 @@ def test_dry_run_deletes_nothing(dynamodb: DynamoDBClient, store: SessionStore) 
     write_items(dynamodb, sessions(30, NOW - 60) + sessions(20, NOW + 60))
     calls = ClientCalls(dynamodb)
 
-    sweep = delete_expired(store, dry_run=True, now=NOW)
+    sweep = delete_expired(store.gateway, dry_run=True, now=NOW)
 
     assert (sweep.scanned, sweep.expired, sweep.deleted) == (50, 30, 0)
     assert sweep.dry_run
@@ -200,7 +85,9 @@ def test_dry_run_deletes_nothing(dynamodb: DynamoDBClient, store: SessionStore) 
 
 
 def test_empty_table(store: SessionStore) -> None:
-    assert delete_expired(store, now=NOW) == ExpiredSweep(cutoff=NOW, segments=4)
+    assert delete_expired(store.gateway, now=NOW) == ExpiredSweep(
+        cutoff=NOW, segments=4
+    )
 
 
 def test_reads_only_keys_and_expiry_of_expired_items(
@@ -217,7 +104,7 @@ def test_reads_only_keys_and_expiry_of_expired_items(
         "after-call.dynamodb.Scan", lambda parsed, **kwargs: pages.append(parsed)
     )
 
-    delete_expired(store, segments=2, now=NOW)
+    delete_expired(store.gateway, segments=2, now=NOW)
 
     assert sorted(request["Segment"] for request in requests) == [0, 1]
     for request in requests:
@@ -242,7 +129,7 @@ def test_one_segment_sends_no_segment_parameters(
         "provide-client-params.dynamodb.Scan",
         lambda params, **kwargs: requests.append(dict(params)),
     )
-    delete_expired(store, segments=1, now=NOW)
+    delete_expired(store.gateway, segments=1, now=NOW)
     assert len(requests) == 1
     assert "Segment" not in requests[0]
     assert "TotalSegments" not in requests[0]
@@ -252,7 +139,7 @@ def test_pages_through_the_table(dynamodb: DynamoDBClient, store: SessionStore) 
     write_items(dynamodb, sessions(40, NOW - 1) + sessions(10, NOW + 1))
     calls = ClientCalls(dynamodb)
 
-    sweep = delete_expired(store, segments=1, page_size=10, now=NOW)
+    sweep = delete_expired(store.gateway, segments=1, page_size=10, now=NOW)
 
     assert sweep.deleted == 40
     assert calls.counts["Scan"] >= 5
@@ -269,7 +156,7 @@ def test_deletes_in_batches_of_25(
         lambda params, **kwargs: sizes.append(len(params["RequestItems"][TABLE])),
     )
 
-    delete_expired(store, segments=1, now=NOW)
+    delete_expired(store.gateway, segments=1, now=NOW)
 
     assert sizes == [25, 25, 10]
 
@@ -289,7 +176,7 @@ def test_key_prefix_keeps_other_apps_sessions(
         lambda params, **kwargs: requests.append(dict(params)),
     )
 
-    sweep = delete_expired(make_store(dynamodb, key_prefix="app1:"), now=NOW)
+    sweep = delete_expired(make_store(dynamodb, key_prefix="app1:").gateway, now=NOW)
 
     assert (sweep.scanned, sweep.expired, sweep.deleted) == (40, 10, 10)
     assert stored_ids(dynamodb) == {key for key, _ in theirs + unprefixed + live}
@@ -309,7 +196,7 @@ def test_a_prefix_that_starts_another_keeps_its_sessions(
     theirs = sessions(10, NOW - 1, prefix="app10")
     write_items(dynamodb, mine + theirs)
 
-    sweep = delete_expired(make_store(dynamodb, key_prefix="app1"), now=NOW)
+    sweep = delete_expired(make_store(dynamodb, key_prefix="app1").gateway, now=NOW)
 
     assert (sweep.scanned, sweep.expired, sweep.deleted) == (20, 10, 10)
     assert stored_ids(dynamodb) == {key for key, _ in theirs}
@@ -323,7 +210,7 @@ def test_no_prefix_keeps_prefixed_sessions(
     theirs = sessions(5, NOW - 1, prefix="app1:") + sessions(5, NOW - 1, prefix="a")
     write_items(dynamodb, mine + theirs)
 
-    sweep = delete_expired(make_store(dynamodb), now=NOW)
+    sweep = delete_expired(make_store(dynamodb).gateway, now=NOW)
 
     assert (sweep.expired, sweep.deleted) == (5, 5)
     assert stored_ids(dynamodb) == {key for key, _ in theirs}
@@ -337,7 +224,7 @@ def test_a_non_ascii_prefix(
     theirs = sessions(5, NOW - 1, prefix="café:x")
     write_items(dynamodb, mine + theirs)
 
-    sweep = delete_expired(make_store(dynamodb, key_prefix="café:"), now=NOW)
+    sweep = delete_expired(make_store(dynamodb, key_prefix="café:").gateway, now=NOW)
 
     assert (sweep.expired, sweep.deleted) == (5, 5)
     assert stored_ids(dynamodb) == {key for key, _ in theirs}
@@ -378,7 +265,7 @@ def test_checks_again_what_the_server_returns(
         ),
     )
 
-    sweep = delete_expired(store, segments=1, now=NOW)
+    sweep = delete_expired(store.gateway, segments=1, now=NOW)
 
     assert sweep.expired == sweep.deleted == 5
     assert sorted(deleted) == sorted(key for key, _ in sessions(5, NOW - 1))
@@ -394,7 +281,7 @@ def test_prefix_is_checked_again(dynamodb: DynamoDBClient) -> None:
 
     dynamodb.meta.events.register("after-call.dynamodb.Scan", add_items)
 
-    sweep = delete_expired(make_store(dynamodb, key_prefix="app1:"), now=NOW)
+    sweep = delete_expired(make_store(dynamodb, key_prefix="app1:").gateway, now=NOW)
 
     assert sweep.deleted == 2
 
@@ -405,7 +292,7 @@ def test_now_as_an_aware_datetime(
     write_items(dynamodb, sessions(3, NOW - 1) + sessions(4, NOW + 1))
     moment = datetime.fromtimestamp(NOW, tz=timezone(timedelta(hours=5)))
 
-    sweep = delete_expired(store, now=moment)
+    sweep = delete_expired(store.gateway, now=moment)
 
     assert (sweep.cutoff, sweep.deleted) == (NOW, 3)
 
@@ -415,19 +302,19 @@ def test_now_defaults_to_the_current_time(
 ) -> None:
     write_items(dynamodb, sessions(3, NOW - 1) + sessions(4, NOW + 1))
     with freeze_time(datetime.fromtimestamp(NOW + 0.9, tz=timezone.utc)):
-        sweep = delete_expired(store)
+        sweep = delete_expired(store.gateway)
     assert (sweep.cutoff, sweep.deleted) == (NOW, 3)
 
 
 def test_real_clock(dynamodb: DynamoDBClient, store: SessionStore) -> None:
     now = int(time.time())
     write_items(dynamodb, sessions(3, now - 3600) + sessions(4, now + 3600))
-    assert delete_expired(store).deleted == 3
+    assert delete_expired(store.gateway).deleted == 3
 
 
 def test_refuses_a_naive_datetime(store: SessionStore) -> None:
     with pytest.raises(ValueError, match="timezone-aware"):
-        delete_expired(store, now=datetime(2024, 1, 1))
+        delete_expired(store.gateway, now=datetime(2024, 1, 1))
 
 
 @pytest.mark.parametrize(
@@ -438,7 +325,7 @@ def test_refuses_bad_counts(
     store: SessionStore, options: dict[str, t.Any], message: str
 ) -> None:
     with pytest.raises(ValueError, match=message):
-        delete_expired(store, **options)
+        delete_expired(store.gateway, **options)
 
 
 def test_progress_gets_running_totals_in_the_callers_thread(
@@ -448,7 +335,7 @@ def test_progress_gets_running_totals_in_the_callers_thread(
     seen: list[tuple[ExpiredSweep, threading.Thread]] = []
 
     final = delete_expired(
-        store,
+        store.gateway,
         segments=3,
         page_size=5,
         now=NOW,
@@ -484,7 +371,7 @@ def test_retries_unprocessed_items(
         return None
 
     fake_response(dynamodb, "BatchWriteItem", throttle_twice)
-    sweep = delete_expired(store, segments=1, now=NOW, max_backoff=0)
+    sweep = delete_expired(store.gateway, segments=1, now=NOW, max_backoff=0)
 
     assert attempts == [25, 25, 15]
     assert sweep.deleted == 25
@@ -504,10 +391,10 @@ def test_gives_up_on_items_left_unprocessed(
     fake_response(dynamodb, "BatchWriteItem", refuse)
 
     with pytest.raises(SessionBackendError, match=r"\(3 pending;") as info:
-        delete_expired(store, segments=1, now=NOW, max_backoff=0)
+        delete_expired(store.gateway, segments=1, now=NOW, max_backoff=0)
 
     assert info.value.operation == "BatchWriteItem"
-    assert len(attempts) == maintenance.MAX_BATCH_ATTEMPTS
+    assert len(attempts) == batches.MAX_BATCH_ATTEMPTS
 
 
 def test_backs_off_exponentially_within_bounds(
@@ -523,16 +410,16 @@ def test_backs_off_exponentially_within_bounds(
     monkeypatch.setattr(time, "sleep", delays.append)
 
     with pytest.raises(SessionBackendError):
-        delete_expired(store, segments=1, now=NOW, max_backoff=1.0)
+        delete_expired(store.gateway, segments=1, now=NOW, max_backoff=1.0)
 
-    assert len(delays) == maintenance.MAX_BATCH_ATTEMPTS - 1
+    assert len(delays) == batches.MAX_BATCH_ATTEMPTS - 1
     for attempt, delay in enumerate(delays):
-        bound = min(1.0, maintenance.BASE_BACKOFF * 2**attempt)
+        bound = min(1.0, batches.BASE_BACKOFF * 2**attempt)
         assert bound / 2 <= delay <= bound
 
 
 def test_backoff_delay() -> None:
-    assert backoff_delay(0, 10) <= maintenance.BASE_BACKOFF
+    assert backoff_delay(0, 10) <= batches.BASE_BACKOFF
     assert 0.5 <= backoff_delay(30, 1.0) <= 1.0
     assert backoff_delay(3, 0) == 0
 
@@ -544,7 +431,7 @@ def test_an_error_in_one_segment_stops_the_sweep(
     undo = fail(dynamodb, "Scan", "AccessDeniedException", "not authorized to Scan")
 
     with pytest.raises(SessionBackendError, match="Scan failed: AccessDenied") as info:
-        delete_expired(store, segments=8, now=NOW)
+        delete_expired(store.gateway, segments=8, now=NOW)
 
     assert info.value.operation == "Scan"
     undo()
@@ -560,7 +447,9 @@ def test_a_progress_error_stops_the_sweep(
         raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        delete_expired(store, segments=2, page_size=5, now=NOW, progress=interrupt)
+        delete_expired(
+            store.gateway, segments=2, page_size=5, now=NOW, progress=interrupt
+        )
 
     assert not [
         thread
@@ -572,7 +461,7 @@ def test_a_progress_error_stops_the_sweep(
 def test_missing_table(moto: None) -> None:
     client = boto3.client("dynamodb", region_name="us-east-1")
     with pytest.raises(SessionBackendError, match="does not exist"):
-        delete_expired(make_store(client), now=NOW)
+        delete_expired(make_store(client).gateway, now=NOW)
 
 
 def test_store_delete_expired_delegates(
@@ -590,7 +479,7 @@ def test_status_of_an_on_demand_table(
 ) -> None:
     write_items(dynamodb, sessions(3, NOW))
 
-    status = table_status(store)
+    status = table_status(store.gateway)
 
     assert status.table == TABLE
     assert status.status == "ACTIVE"
@@ -607,7 +496,7 @@ def test_status_of_a_provisioned_table_with_ttl(moto: None) -> None:
     store = make_store(client, table="provisioned")
     store.create_table(read_capacity=3, write_capacity=2)
 
-    status = table_status(store)
+    status = table_status(store.gateway)
 
     assert status.billing_mode == "PROVISIONED"
     assert (status.read_capacity, status.write_capacity) == (3, 2)
@@ -623,7 +512,7 @@ def test_status_ttl_on_another_attribute(
         TableName=TABLE,
         TimeToLiveSpecification={"Enabled": True, "AttributeName": "ttl"},
     )
-    status = table_status(store)
+    status = table_status(store.gateway)
     assert (status.ttl, status.ttl_attribute) == ("ENABLED", "ttl")
     assert not status.expires_by_ttl
 
@@ -632,7 +521,7 @@ def test_status_without_ttl_support(
     dynamodb: DynamoDBClient, store: SessionStore
 ) -> None:
     fail(dynamodb, "DescribeTimeToLive", "UnknownOperationException")
-    status = table_status(store)
+    status = table_status(store.gateway)
     assert (status.ttl, status.ttl_attribute) == ("UNSUPPORTED", None)
     assert status.status == "ACTIVE"
 
@@ -642,9 +531,9 @@ def test_status_other_ttl_errors_propagate(
 ) -> None:
     fail(dynamodb, "DescribeTimeToLive", "AccessDeniedException", "denied")
     with pytest.raises(SessionBackendError, match="DescribeTimeToLive failed"):
-        table_status(store)
+        table_status(store.gateway)
 
 
 def test_status_of_a_missing_table(dynamodb: DynamoDBClient) -> None:
     with pytest.raises(SessionBackendError, match="'absent' does not exist"):
-        table_status(make_store(dynamodb, table="absent"))
+        table_status(make_store(dynamodb, table="absent").gateway)

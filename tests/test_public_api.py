@@ -15,19 +15,20 @@ import weakref
 from pathlib import Path
 
 import pytest
-from conftest import make_app, served
 from flask import Flask, session
 from flask.sessions import SecureCookieSessionInterface
 from flask.signals import got_request_exception
 
 import flask_dynamodb_session
 from flask_dynamodb_session import DynamoDBSessionInterface
+from tests.support.apps import make_app, served
 
 if t.TYPE_CHECKING:
-    from conftest import CallCounter
-    from dynamo_proxy import DynamoProxy
     from flask.testing import FlaskClient
     from mypy_boto3_dynamodb import DynamoDBClient
+
+    from tests.support.apps import CallCounter
+    from tests.support.proxy import DynamoProxy
 
 PACKAGE = Path(flask_dynamodb_session.__file__).parent
 GUARDED = ("flask", "werkzeug")

@@ -9,13 +9,13 @@ import typing as t
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from conftest import TABLE, make_app
 from flask import session
 from freezegun import freeze_time
 
 from flask_dynamodb_session import ConfigurationError
-from flask_dynamodb_session.records import Layout
-from flask_dynamodb_session.settings import resolve
+from flask_dynamodb_session.layout import Layout
+from flask_dynamodb_session.options import resolve
+from tests.support.apps import TABLE, make_app
 
 if t.TYPE_CHECKING:
     from flask import Flask

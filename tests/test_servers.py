@@ -1,16 +1,17 @@
-"""Tests of the DynamoDB-compatible servers of :mod:`servers`."""
+"""Tests of the DynamoDB-compatible servers of :mod:`tests.support.servers`."""
 
 from __future__ import annotations
 
 import socket
 import stat
-import time
 from typing import TYPE_CHECKING, Any
 
 import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError, EndpointConnectionError
-from servers import DynaliteServer, DynamoServer, MotoServer, free_port
+
+from tests.support import servers
+from tests.support.servers import DynaliteServer, DynamoServer, MotoServer, free_port
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -23,34 +24,17 @@ pytestmark = pytest.mark.server
 TABLE = "servers-test"
 
 
-@pytest.fixture(params=[MotoServer, DynaliteServer], ids=["moto", "dynalite"])
-def server(request: pytest.FixtureRequest) -> Iterator[DynamoServer]:
-    """A running server of each kind, stopped at the end of the test."""
-    server_class: type[DynamoServer] = request.param
-    with server_class() as running:
-        yield running
-
-
 @pytest.fixture
-def client(server: DynamoServer) -> Iterator[DynamoDBClient]:
-    """A client of *server*, closed at the end of the test."""
-    dynamodb = server.client()
+def client(own_server: DynamoServer) -> Iterator[DynamoDBClient]:
+    """A client of the test's server, closed at the end of the test."""
+    dynamodb = own_server.client()
     yield dynamodb
     dynamodb.close()
 
 
-def create_table(client: DynamoDBClient, name: str = TABLE) -> None:
-    """Create a table keyed by the string ``id`` and wait until it is ACTIVE."""
-    client.create_table(
-        TableName=name,
-        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-        BillingMode="PAY_PER_REQUEST",
-    )
-    deadline = time.monotonic() + 5
-    while client.describe_table(TableName=name)["Table"]["TableStatus"] != "ACTIVE":
-        assert time.monotonic() < deadline, f"table {name} never became ACTIVE"
-        time.sleep(0.01)
+def create_table(client: DynamoDBClient) -> None:
+    """Create the table of these tests; return when it is ACTIVE."""
+    servers.create_table(client, TABLE)
 
 
 def port_is_refused(port: int) -> bool:
@@ -72,25 +56,25 @@ def test_free_port_can_be_bound() -> None:
 
 
 def test_round_trip_stop_and_restart(
-    server: DynamoServer, client: DynamoDBClient
+    own_server: DynamoServer, client: DynamoDBClient
 ) -> None:
-    assert server.running
-    assert server.endpoint_url == f"http://127.0.0.1:{server.port}"
+    assert own_server.running
+    assert own_server.endpoint_url == f"http://127.0.0.1:{own_server.port}"
     create_table(client)
     client.put_item(TableName=TABLE, Item={"id": {"S": "a"}, "n": {"N": "1"}})
     item = client.get_item(TableName=TABLE, Key={"id": {"S": "a"}})["Item"]
     assert item == {"id": {"S": "a"}, "n": {"N": "1"}}
 
-    port = server.port
-    server.stop()
-    assert not server.running
+    port = own_server.port
+    own_server.stop()
+    assert not own_server.running
     assert port_is_refused(port)
     with pytest.raises(EndpointConnectionError):
         client.get_item(TableName=TABLE, Key={"id": {"S": "a"}})
-    server.stop()  # stopping twice is harmless
+    own_server.stop()  # stopping twice is harmless
 
-    server.start()
-    assert server.port == port
+    own_server.start()
+    assert own_server.port == port
     # The same client reaches the new server, which is empty.
     assert client.list_tables()["TableNames"] == []
     with pytest.raises(ClientError) as info:
@@ -99,13 +83,13 @@ def test_round_trip_stop_and_restart(
 
 
 def test_restart_comes_back_empty_on_same_port(
-    server: DynamoServer, client: DynamoDBClient
+    own_server: DynamoServer, client: DynamoDBClient
 ) -> None:
     create_table(client)
-    endpoint = server.endpoint_url
-    server.restart()
-    assert server.running
-    assert server.endpoint_url == endpoint
+    endpoint = own_server.endpoint_url
+    own_server.restart()
+    assert own_server.running
+    assert own_server.endpoint_url == endpoint
     assert client.list_tables()["TableNames"] == []
     create_table(client)  # the name is free again
     assert client.list_tables()["TableNames"] == [TABLE]
@@ -119,10 +103,10 @@ def test_context_manager_frees_the_port() -> None:
     assert port_is_refused(port)
 
 
-def test_start_refuses_running_server_and_taken_port(server: DynamoServer) -> None:
+def test_start_refuses_running_server_and_taken_port(own_server: DynamoServer) -> None:
     with pytest.raises(RuntimeError, match="already running"):
-        server.start()
-    other = MotoServer(port=server.port)
+        own_server.start()
+    other = MotoServer(port=own_server.port)
     with pytest.raises(RuntimeError, match="already in use"):
         other.start()
     assert not other.running
@@ -134,12 +118,12 @@ def test_wait_ready_times_out_on_stopped_server() -> None:
         server.wait_ready(0.2)
 
 
-def test_client_defaults_and_config_override(server: DynamoServer) -> None:
-    dynamodb = server.client(config=Config(read_timeout=1))
+def test_client_defaults_and_config_override(own_server: DynamoServer) -> None:
+    dynamodb = own_server.client(config=Config(read_timeout=1))
     try:
         config: Any = dynamodb.meta.config
         assert dynamodb.meta.region_name == "us-east-1"
-        assert dynamodb.meta.endpoint_url == server.endpoint_url
+        assert dynamodb.meta.endpoint_url == own_server.endpoint_url
         assert config.read_timeout == 1  # overridden
         assert config.connect_timeout == 3  # kept
         # botocore's max_attempts=2 counts retries: 3 attempts in all.

@@ -9,7 +9,7 @@ import typing as t
 import pytest
 
 from flask_dynamodb_session import serialization
-from flask_dynamodb_session.records import Record
+from flask_dynamodb_session.layout import Record
 from flask_dynamodb_session.session import ServerSideSession
 
 if t.TYPE_CHECKING:

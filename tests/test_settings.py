@@ -9,14 +9,12 @@ import pytest
 from flask import Flask
 
 from flask_dynamodb_session import ConfigurationError, DynamoDBSessionInterface
-from flask_dynamodb_session.settings import (
-    CONFIG_KEYS,
+from flask_dynamodb_session.option_checks import (
     MAX_CAPACITY,
     MAX_KEY_PREFIX_BYTES,
     MAX_SECONDS,
-    Settings,
-    resolve,
 )
+from flask_dynamodb_session.options import CONFIG_KEYS, Settings, resolve
 
 #: The options whose default is ``None``: a keyword ``None`` means the default.
 OPTIONAL = ["region_name", "endpoint_url", "client", "boto3_session", "botocore_config"]
@@ -290,7 +288,7 @@ def test_construction_and_import_make_no_network_call(
     app = Flask(__name__)
     app.secret_key = "s"
     app.session_interface = interface
-    assert interface.store_for(app).client is not None
+    assert interface.store_for(app).gateway.admin_client is not None
     assert app.test_client().get("/nothing").status_code == 404
 
 
@@ -300,7 +298,7 @@ def test_missing_region_names_the_key(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent")
     interface = DynamoDBSessionInterface()
     with pytest.raises(ConfigurationError, match="SESSION_DYNAMODB_REGION"):
-        _ = interface.store.client
+        _ = interface.store.gateway.admin_client
 
 
 def test_endpoint_without_region_uses_a_local_region(
@@ -309,7 +307,7 @@ def test_endpoint_without_region_uses_a_local_region(
     monkeypatch.delenv("AWS_DEFAULT_REGION", raising=False)
     monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent")
     interface = DynamoDBSessionInterface(endpoint_url="http://127.0.0.1:9")
-    client = interface.store.client
+    client = interface.store.gateway.admin_client
     assert client.meta.region_name == "us-east-1"
     assert client.meta.endpoint_url == "http://127.0.0.1:9"
 
@@ -318,19 +316,19 @@ def test_one_client_per_app_and_one_outside_apps() -> None:
     interface = DynamoDBSessionInterface(region_name="eu-west-1")
     app = Flask(__name__)
     with app.app_context():
-        first = interface.store.client
+        first = interface.store.gateway.admin_client
     with app.app_context():
-        assert interface.store.client is first
-    assert interface.store_for(app).client is first
-    detached = interface.store.client
-    assert interface.store.client is detached
+        assert interface.store.gateway.admin_client is first
+    assert interface.store_for(app).gateway.admin_client is first
+    detached = interface.store.gateway.admin_client
+    assert interface.store.gateway.admin_client is detached
 
 
 def test_client_is_built_once_under_threads(monkeypatch: pytest.MonkeyPatch) -> None:
     import threading
 
     from flask_dynamodb_session import client as client_module
-    from flask_dynamodb_session import items as store_module
+    from flask_dynamodb_session import gateway as store_module
 
     built: list[bool] = []
     real_build = client_module.build_client
@@ -347,8 +345,8 @@ def test_client_is_built_once_under_threads(monkeypatch: pytest.MonkeyPatch) -> 
     item_clients: list[object] = []
 
     def use() -> None:
-        clients.append(store.client)
-        item_clients.append(store.item_client)
+        clients.append(store.gateway.admin_client)
+        item_clients.append(store.gateway.item_client)
 
     threads = [threading.Thread(target=use) for _ in range(8)]
     for thread in threads:
@@ -366,7 +364,7 @@ def test_client_is_built_from_a_given_boto3_session() -> None:
 
     session = boto3.session.Session(region_name="ap-southeast-2")
     interface = DynamoDBSessionInterface(boto3_session=session)
-    client = interface.store.client
+    client = interface.store.gateway.admin_client
     assert client.meta.region_name == "ap-southeast-2"
 
 
@@ -375,5 +373,5 @@ def test_a_given_client_is_used_as_it_is() -> None:
 
     client = boto3.client("dynamodb", region_name="sa-east-1")
     interface = DynamoDBSessionInterface(client=client)
-    assert interface.store.client is client
+    assert interface.store.gateway.admin_client is client
     client.close()

@@ -5,16 +5,17 @@ from __future__ import annotations
 import typing as t
 
 import pytest
-from dynamo_proxy import Fault
 
 from flask_dynamodb_session import DynamoDBSessionInterface, dynamodb_called
+from tests.support.proxy import Fault
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterator
 
-    from dynamo_proxy import DynamoProxy
     from flask import Flask
     from flask.testing import FlaskClient
+
+    from tests.support.proxy import DynamoProxy
 
 
 @pytest.fixture

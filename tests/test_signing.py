@@ -11,8 +11,15 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import ReadOnlyCredentials
 
-from flask_dynamodb_session import signing
-from flask_dynamodb_session.signing import Signer, amz_date, host_header, signing_key
+from flask_dynamodb_session.lean_transport import sigv4 as signing
+from flask_dynamodb_session.lean_transport.sigv4 import (
+    SigV4Signer as Signer,
+)
+from flask_dynamodb_session.lean_transport.sigv4 import (
+    amz_date,
+    host_header,
+    signing_key,
+)
 
 #: 2024-02-29 23:59:58 UTC, a second before the day (and the key) changes.
 NOW = datetime.datetime(2024, 2, 29, 23, 59, 58, tzinfo=datetime.timezone.utc)

@@ -10,31 +10,29 @@ failure is a clear error.
 from __future__ import annotations
 
 import typing as t
-import uuid
 
 import pytest
 from botocore.exceptions import ClientError
-from conftest import make_app
-from dynamo_proxy import DynamoProxy, Fault
-from servers import DynaliteServer, MotoServer
-from test_users import USER_KEY, new_table, put_session
-from wire_support import SERVER_IDS, SERVER_KINDS
 
 from flask_dynamodb_session import SessionBackendError, SessionStore
-from flask_dynamodb_session.maintenance import table_status
-from flask_dynamodb_session.settings import resolve
+from flask_dynamodb_session.status import table_status
 from flask_dynamodb_session.table import (
     INDEX_NAME,
     add_index,
     index_status,
     wait_for_index,
 )
+from tests.support.apps import make_app, served
+from tests.support.proxy import DynamoProxy, Fault
+from tests.support.servers import DynaliteServer, MotoServer
+from tests.support.tables import USER_KEY, new_table, put_session
 
 if t.TYPE_CHECKING:
-    from collections.abc import Callable, Iterator
+    from collections.abc import Callable
 
     from mypy_boto3_dynamodb import DynamoDBClient
-    from servers import DynamoServer
+
+    from tests.support.servers import DynamoServer
 
     StoreMaker = Callable[..., SessionStore]
 
@@ -44,57 +42,14 @@ NO_ADDING = "dynalite cannot add an index to an existing table"
 ADDS = "a gap of dynalite's: moto adds the index"
 
 
-@pytest.fixture(scope="module", params=SERVER_KINDS, ids=SERVER_IDS)
-def dynamo_server(request: pytest.FixtureRequest) -> Iterator[DynamoServer]:
-    """moto's server, then dynalite, for this module's tests."""
-    with request.param() as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
-def dynamo_proxy(dynamo_server: DynamoServer) -> Iterator[DynamoProxy]:
-    with DynamoProxy(dynamo_server.endpoint_url) as proxy:
-        yield proxy
+pytestmark = pytest.mark.every_server
 
 
 @pytest.fixture
-def direct(dynamo_server: DynamoServer) -> Iterator[DynamoDBClient]:
-    """A client of the server, past the proxy."""
-    client = dynamo_server.client()
-    yield client
-    client.close()
-
-
-@pytest.fixture
-def table_name(direct: DynamoDBClient) -> Iterator[str]:
-    """A table name of this test only (the servers live for the module)."""
-    name = f"sessions-{uuid.uuid4().hex[:12]}"
-    yield name
-    if name in direct.list_tables()["TableNames"]:
-        direct.delete_table(TableName=name)
-
-
-@pytest.fixture
-def stores(proxy: DynamoProxy, table_name: str) -> Iterator[StoreMaker]:
-    """Makes boto3-transport stores of the test's table, through the proxy."""
-    made: list[SessionStore] = []
-
-    def make(**options: t.Any) -> SessionStore:
-        settings = {
-            "endpoint_url": proxy.endpoint_url,
-            "region_name": "us-east-1",
-            "transport": "boto3",
-            "table": table_name,
-            "user_key": USER_KEY,
-            **options,
-        }
-        store = SessionStore(resolve(settings))
-        made.append(store)
-        return store
-
-    yield make
-    for store in made:
-        store.close()
+def options(proxy: DynamoProxy, table_name: str) -> dict[str, t.Any]:
+    """Interface options of the boto3 transport on the test's table, which
+    the test creates."""
+    return served(proxy, "boto3", table=table_name)
 
 
 def the_index(client: DynamoDBClient, table: str) -> dict[str, t.Any]:
@@ -152,7 +107,7 @@ def test_create_table_without_user_key_has_no_index(
     assert (setup.created, setup.index) == (True, None)
     table = direct.describe_table(TableName=table_name)["Table"]
     assert not table.get("GlobalSecondaryIndexes")  # moto: []
-    assert table_status(stores(user_key=None)).index_status is None
+    assert table_status(stores(user_key=None).gateway).index_status is None
 
 
 def test_create_table_again_leaves_the_index_as_it_is(
@@ -166,7 +121,7 @@ def test_create_table_again_leaves_the_index_as_it_is(
 
     assert (setup.created, setup.index) == (False, "exists")
     assert "UpdateTable" not in proxy.operations()
-    assert index_status(store) == "ACTIVE"
+    assert index_status(store.gateway) == "ACTIVE"
 
 
 def test_auto_create_creates_the_index(
@@ -295,7 +250,7 @@ def test_waits_until_the_index_is_active(
     proxy.rewrite = building(times=2)
     proxy.reset()
 
-    wait_for_index(store, delay=0.01)
+    wait_for_index(store.gateway, delay=0.01)
 
     assert proxy.operations() == ["DescribeTable"] * 3
 
@@ -308,7 +263,7 @@ def test_an_index_being_built_is_waited_for_not_added_again(
     proxy.rewrite = building(times=1)
     proxy.reset()
 
-    assert add_index(store) == "exists"
+    assert add_index(store.gateway) == "exists"
 
     assert proxy.operations() == ["DescribeTable"] * 2
 
@@ -321,7 +276,7 @@ def test_an_index_that_stays_creating_is_an_error(
     proxy.rewrite = building(times=99)
 
     with pytest.raises(SessionBackendError, match="still CREATING") as caught:
-        wait_for_index(store, delay=0.01, max_attempts=3)
+        wait_for_index(store.gateway, delay=0.01, max_attempts=3)
     assert "create-table` again" in str(caught.value)
 
 
@@ -344,7 +299,7 @@ def test_an_index_added_meanwhile_by_another_process(
     proxy.rewrite = not_yet
     proxy.fail(Fault.error(400, "ResourceInUseException"), "UpdateTable")
 
-    assert add_index(store) == "exists"
+    assert add_index(store.gateway) == "exists"
 
 
 def test_a_table_being_changed_is_a_clear_error(
@@ -355,7 +310,7 @@ def test_a_table_being_changed_is_a_clear_error(
     proxy.fail(Fault.error(400, "ResourceInUseException"), "UpdateTable")
 
     with pytest.raises(SessionBackendError, match="is being changed"):
-        add_index(stores())
+        add_index(stores().gateway)
 
 
 # -- its state ----------------------------------------------------------------
@@ -365,11 +320,11 @@ def test_table_status_shows_the_index(
     stores: StoreMaker, direct: DynamoDBClient, table_name: str
 ) -> None:
     new_table(direct, table_name)
-    status = table_status(stores())
+    status = table_status(stores().gateway)
     assert (status.index_status, status.index_projection) == ("ACTIVE", "KEYS_ONLY")
-    assert index_status(stores()) == "ACTIVE"
+    assert index_status(stores().gateway) == "ACTIVE"
 
     new_table(direct, table_name, index=False)
-    status = table_status(stores())
+    status = table_status(stores().gateway)
     assert (status.index_status, status.index_projection) == (None, None)
-    assert index_status(stores()) is None
+    assert index_status(stores().gateway) is None

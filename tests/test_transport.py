@@ -1,19 +1,17 @@
 """The lean DynamoDB client answers, fails and retries exactly as boto3 does.
 
 Every test runs against moto's server and dynalite, with the calls going
-through a :class:`~dynamo_proxy.DynamoProxy` that counts them and injects
+through a :class:`~tests.support.proxy.DynamoProxy` that counts them and injects
 faults; most run the same call through a boto3 client and through the
-:class:`~flask_dynamodb_session.transport.LeanClient` built from it, and
+:class:`~flask_dynamodb_session.lean_transport.LeanClient` built from it, and
 compare what each returns or raises, and how many attempts each made.
 """
 
 from __future__ import annotations
 
-import contextlib
 import datetime
 import gzip
 import json
-import socket
 import threading
 import time
 import types
@@ -37,26 +35,29 @@ from botocore.exceptions import (
     NoCredentialsError,
     ReadTimeoutError,
 )
-from dynamo_proxy import DynamoProxy, Fault
-from servers import (
-    CLIENT_CONFIG,
-    HOST,
-    DynaliteServer,
-    DynamoServer,
-    MotoServer,
-    free_port,
-)
 
-from flask_dynamodb_session.transport import (
+from flask_dynamodb_session.lean_transport import (
     LeanClient,
     lean_client_for,
     refuse_corrupt_answers,
 )
+from tests.support import servers
+from tests.support.proxy import DynamoProxy, Fault
+from tests.support.servers import (
+    CLIENT_CONFIG,
+    HOST,
+    DynamoServer,
+    MotoServer,
+    boto3_session,
+    free_port,
+    unresponsive_port,
+)
+from tests.support.tables import unique_table
 
 if t.TYPE_CHECKING:
     from collections.abc import Callable, Iterator
 
-pytestmark = pytest.mark.server
+pytestmark = [pytest.mark.server, pytest.mark.every_server]
 
 #: Three attempts, short timeouts: as the test clients of ``servers``.
 CONFIG = Config(retries={"mode": "standard", "total_max_attempts": 3})
@@ -70,52 +71,18 @@ XML_403 = (
 HTML_502 = b"<html><body><h1>502 Bad Gateway</h1></body></html>"
 
 
-_session = boto3.session.Session()
-
-
 def new_client(endpoint_url: str, config: Config | None = None) -> t.Any:
     """A boto3 client of ``endpoint_url`` with the servers' test settings."""
-    return _session.client(
-        "dynamodb",
-        endpoint_url=endpoint_url,
-        region_name="us-east-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-        config=CLIENT_CONFIG.merge(config or Config()),
-    )
-
-
-@pytest.fixture(
-    scope="module", params=[MotoServer, DynaliteServer], ids=["moto", "dynalite"]
-)
-def server(request: pytest.FixtureRequest) -> Iterator[DynamoServer]:
-    with request.param() as running:
-        yield running
+    return servers.new_client("dynamodb", endpoint_url, config=config)
 
 
 @pytest.fixture(scope="module")
-def table(server: DynamoServer) -> str:
-    name = f"lean-{uuid.uuid4().hex[:10]}"
-    client = server.client()
-    try:
-        client.create_table(
-            TableName=name,
-            KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-            BillingMode="PAY_PER_REQUEST",
-        )
-        client.get_waiter("table_exists").wait(
-            TableName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 30}
-        )
-    finally:
-        client.close()
-    return name
-
-
-@pytest.fixture
-def proxy(server: DynamoServer) -> Iterator[DynamoProxy]:
-    with DynamoProxy(server.endpoint_url) as running:
-        yield running
+def table(dynamo_server: DynamoServer) -> Iterator[str]:
+    """A table of the module's own on each server."""
+    name = unique_table()
+    dynamo_server.create_table(name)
+    yield name
+    dynamo_server.delete_table(name)
 
 
 class Pair(t.NamedTuple):
@@ -130,7 +97,7 @@ class Pair(t.NamedTuple):
 
 @pytest.fixture
 def make_pair(
-    server: DynamoServer, proxy: DynamoProxy, monkeypatch: pytest.MonkeyPatch
+    dynamo_server: DynamoServer, proxy: DynamoProxy, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[Callable[..., Pair]]:
     """Build pairs of clients; back-off delays are recorded, not slept."""
     boto3_sleeps: list[float] = []
@@ -551,25 +518,6 @@ def test_connection_refused(make_pair: Callable[..., Pair], table: str) -> None:
     assert len(pair.lean_sleeps) == len(pair.boto3_sleeps) == 2
 
 
-@contextlib.contextmanager
-def unresponsive_port() -> Iterator[int]:
-    """A port whose listener never accepts and whose backlog is full."""
-    with socket.create_server((HOST, 0), backlog=0) as listener:
-        port = listener.getsockname()[1]
-        fillers = []
-        try:
-            for _ in range(8):
-                sock = socket.socket()
-                sock.setblocking(False)
-                with contextlib.suppress(BlockingIOError):
-                    sock.connect((HOST, port))
-                fillers.append(sock)
-            yield port
-        finally:
-            for sock in fillers:
-                sock.close()
-
-
 def test_connect_timeout(make_pair: Callable[..., Pair], table: str) -> None:
     with unresponsive_port() as port:
         pair = make_pair(endpoint_url=f"http://{HOST}:{port}", connect_timeout=0.1)
@@ -632,7 +580,7 @@ def test_legacy_default_attempts(
 
 
 def test_attempts_from_the_environment(
-    server: DynamoServer,
+    dynamo_server: DynamoServer,
     proxy: DynamoProxy,
     table: str,
     monkeypatch: pytest.MonkeyPatch,
@@ -685,7 +633,7 @@ def test_one_attempt_only(
 
 
 def test_refreshable_credentials_are_refreshed(
-    server: DynamoServer, proxy: DynamoProxy, table: str
+    dynamo_server: DynamoServer, proxy: DynamoProxy, table: str
 ) -> None:
     refreshed: list[int] = []
 
@@ -750,15 +698,15 @@ TRUST_ANYONE = json.dumps(
 
 
 def test_signatures_verified_by_moto_with_iam_auth_on(
-    server: DynamoServer, table: str, monkeypatch: pytest.MonkeyPatch
+    dynamo_server: DynamoServer, table: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """moto recomputes the SigV4 signature of every request and checks IAM."""
-    if not isinstance(server, MotoServer):
+    if not isinstance(dynamo_server, MotoServer):
         pytest.skip("only moto checks signatures")
     import moto.settings
 
     options: dict[str, t.Any] = {
-        "endpoint_url": server.endpoint_url,
+        "endpoint_url": dynamo_server.endpoint_url,
         "region_name": "us-east-1",
         "config": CLIENT_CONFIG.merge(Config(retries={"total_max_attempts": 1})),
     }
@@ -766,7 +714,7 @@ def test_signatures_verified_by_moto_with_iam_auth_on(
         "aws_access_key_id": "testing",
         "aws_secret_access_key": "testing",
     }
-    iam = _session.client("iam", **options, **admin)
+    iam = boto3_session().client("iam", **options, **admin)
     user = f"app-{uuid.uuid4().hex[:8]}"
     iam.create_user(UserName=user)
     policy = iam.create_policy(PolicyName=user, PolicyDocument=ALLOW_DYNAMODB)
@@ -780,7 +728,7 @@ def test_signatures_verified_by_moto_with_iam_auth_on(
         "aws_secret_access_key": access_key["SecretAccessKey"],
     }
     monkeypatch.setattr(moto.settings, "INITIAL_NO_AUTH_ACTION_COUNT", 0)
-    sts = _session.client("sts", **options, **keys)
+    sts = boto3_session().client("sts", **options, **keys)
     assumed = sts.assume_role(RoleArn=role["Role"]["Arn"], RoleSessionName="lean")
     sts.close()
     temporary = {
@@ -795,7 +743,7 @@ def test_signatures_verified_by_moto_with_iam_auth_on(
         (wrong, False),
     ]
     for credentials, works in cases:
-        client = _session.client("dynamodb", **options, **credentials)
+        client = boto3_session().client("dynamodb", **options, **credentials)
         lean = lean_client_for(client)
         assert lean is not None
         try:
@@ -818,7 +766,7 @@ def test_signatures_verified_by_moto_with_iam_auth_on(
 
 
 def test_missing_credentials(
-    server: DynamoServer,
+    dynamo_server: DynamoServer,
     proxy: DynamoProxy,
     table: str,
     monkeypatch: pytest.MonkeyPatch,

@@ -16,9 +16,6 @@ import typing as t
 from datetime import datetime, timezone
 
 import pytest
-from conftest import TABLE, make_app
-from dynamo_proxy import DynamoProxy, Fault
-from wire_support import SERVER_IDS, SERVER_KINDS
 
 from flask_dynamodb_session import (
     ConfigurationError,
@@ -28,131 +25,38 @@ from flask_dynamodb_session import (
     serialization,
     users,
 )
-from flask_dynamodb_session.maintenance import MAX_BATCH_ATTEMPTS
-from flask_dynamodb_session.settings import Settings, resolve
+from flask_dynamodb_session.batches import MAX_BATCH_ATTEMPTS
+from flask_dynamodb_session.options import Settings
 from flask_dynamodb_session.users import UserSession
+from tests.support.apps import TABLE, make_app
+from tests.support.proxy import DynamoProxy, Fault
+from tests.support.tables import USER_KEY, new_table, put_session
 
 if t.TYPE_CHECKING:
-    from collections.abc import Callable, Iterator
+    from collections.abc import Callable
 
     from flask import Flask
     from flask.testing import FlaskClient
     from mypy_boto3_dynamodb import DynamoDBClient
-    from servers import DynamoServer
+
+    from tests.support.servers import DynamoServer
 
     StoreMaker = Callable[..., SessionStore]
 
-#: The session key holding the user id in these tests (``make_app``'s login).
-USER_KEY = "user"
 HOUR = 3600
 
-
-@pytest.fixture(scope="module", params=SERVER_KINDS, ids=SERVER_IDS)
-def dynamo_server(request: pytest.FixtureRequest) -> Iterator[DynamoServer]:
-    """moto's server, then dynalite, for this module's tests."""
-    with request.param() as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
-def dynamo_proxy(dynamo_server: DynamoServer) -> Iterator[DynamoProxy]:
-    with DynamoProxy(dynamo_server.endpoint_url) as proxy:
-        yield proxy
-
-
-def index_definition() -> dict[str, t.Any]:
-    return {
-        "IndexName": "uid-index",
-        "KeySchema": [{"AttributeName": "uid", "KeyType": "HASH"}],
-        "Projection": {"ProjectionType": "KEYS_ONLY"},
-    }
-
-
-def new_table(client: DynamoDBClient, name: str = TABLE, *, index: bool = True) -> None:
-    """(Re)create an on-demand session table, with the index or without."""
-    if name in client.list_tables()["TableNames"]:
-        client.delete_table(TableName=name)
-        while name in client.list_tables()["TableNames"]:  # dynalite: background
-            time.sleep(0.02)
-    request: dict[str, t.Any] = {
-        "TableName": name,
-        "KeySchema": [{"AttributeName": "id", "KeyType": "HASH"}],
-        "AttributeDefinitions": [{"AttributeName": "id", "AttributeType": "S"}],
-        "BillingMode": "PAY_PER_REQUEST",
-    }
-    if index:
-        request["AttributeDefinitions"].append(
-            {"AttributeName": "uid", "AttributeType": "S"}
-        )
-        request["GlobalSecondaryIndexes"] = [index_definition()]
-    client.create_table(**request)
-    while client.describe_table(TableName=name)["Table"]["TableStatus"] != "ACTIVE":
-        time.sleep(0.02)
+pytestmark = pytest.mark.every_server
 
 
 @pytest.fixture
-def dynamodb(
-    dynamo_server: DynamoServer, proxy: DynamoProxy
-) -> Iterator[DynamoDBClient]:
-    """A client of the server (past the proxy); the table new, with the index."""
-    client = dynamo_server.client()
-    new_table(client)
-    proxy.reset()
-    yield client
-    client.close()
-
-
-@pytest.fixture
-def stores(options: dict[str, t.Any]) -> Iterator[StoreMaker]:
-    """Makes stores of the table, through the proxy, with ``user_key`` set."""
-    made: list[SessionStore] = []
-
-    def make(**extra: t.Any) -> SessionStore:
-        store = SessionStore(resolve({**options, "user_key": USER_KEY, **extra}))
-        made.append(store)
-        return store
-
-    yield make
-    for store in made:
-        store.close()
+def user_index() -> bool:
+    """The table of these tests has the index of users' sessions."""
+    return True
 
 
 @pytest.fixture
 def store(stores: StoreMaker) -> SessionStore:
     return stores()
-
-
-def put_session(
-    client: DynamoDBClient,
-    store: SessionStore,
-    data: dict[str, t.Any],
-    *,
-    written: int | None = None,
-    created: int | None = 0,
-    expires: int | None = None,
-    sid: str | None = None,
-) -> str:
-    """Store a session item directly; return its handle (stored key).
-
-    :param created: ``None`` for an item without ``created``; 0 for
-        ``written``.
-    """
-    now = int(time.time())
-    written = now if written is None else written
-    key = store.key(sid or secrets.token_urlsafe(32))
-    item: dict[str, t.Any] = {
-        "id": {"S": key},
-        "data": {"B": serialization.encode(data)},
-        "expires": {"N": str(expires or written + HOUR)},
-        "written": {"N": str(written)},
-        "version": {"N": "1"},
-    }
-    if created is not None:
-        item["created"] = {"N": str(created or written)}
-    if USER_KEY in data:
-        item["uid"] = {"S": f"{store.settings.key_prefix}{data[USER_KEY]}"}
-    client.put_item(TableName=store.table, Item=item)
-    return key
 
 
 def put_many(

@@ -13,23 +13,14 @@ from __future__ import annotations
 import typing as t
 
 import pytest
-from conftest import make_app
-from iam_support import (
-    README,
-    Users,
-    _json_blocks,
-    _policy_actions,
-    _section,
-    boto3_session,
-    readme_policies,
-)
-from servers import AccessKey, MotoServer
-from test_users import USER_KEY, put_session
-from wire_support import WIRE_CONFIG, unique_table
 
 from flask_dynamodb_session import SessionBackendError, SessionStore
 from flask_dynamodb_session.cli import dynamo_session
-from flask_dynamodb_session.settings import resolve
+from flask_dynamodb_session.options import resolve
+from tests.support.apps import TEST_CONFIG, make_app
+from tests.support.iam import Users, readme_policies, section_policy
+from tests.support.servers import AccessKey, MotoServer, boto3_session
+from tests.support.tables import USER_KEY, put_session, unique_table
 
 if t.TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -42,14 +33,7 @@ pytestmark = pytest.mark.server
 POLICIES = readme_policies()
 
 
-def section_actions() -> frozenset[str]:
-    """The actions of the JSON policy of the README's "Sessions of a user"."""
-    section = _section(README.read_text(encoding="utf-8"), "Sessions of a user")
-    (block,) = _json_blocks(section)
-    return _policy_actions(block)
-
-
-USER_ACTIONS = section_actions()
+USER_ACTIONS = section_policy("Sessions of a user")
 #: What each operation calls, beyond what the app's policy already has.
 NEEDS = {
     "sessions_of": {"Query", "BatchGetItem"},
@@ -58,37 +42,15 @@ NEEDS = {
 }
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[MotoServer]:
-    with MotoServer(iam_auth=True) as running:
-        yield running
-
-
-@pytest.fixture(scope="module")
-def users(server: MotoServer) -> Users:
-    return Users(server)
-
-
 @pytest.fixture
-def admin(server: MotoServer) -> Iterator[DynamoDBClient]:
-    client = server.client()
-    yield client
-    client.close()
-
-
-@pytest.fixture
-def table(admin: DynamoDBClient) -> str:
-    """A new on-demand table of this test, with the index."""
-    name = unique_table()
-    SessionStore(
-        resolve({"client": admin, "table": name, "user_key": USER_KEY})
-    ).create_table(billing_mode="PAY_PER_REQUEST")
-    return name
+def user_index() -> bool:
+    """The tables of these tests have the index of users' sessions."""
+    return True
 
 
 @pytest.fixture
 def store_for(
-    server: MotoServer, table: str
+    iam_server: MotoServer, iam_table: str
 ) -> Iterator[Callable[[AccessKey], SessionStore]]:
     made: list[SessionStore] = []
 
@@ -96,11 +58,11 @@ def store_for(
         store = SessionStore(
             resolve(
                 {
-                    "endpoint_url": server.endpoint_url,
+                    "endpoint_url": iam_server.endpoint_url,
                     "region_name": "us-east-1",
                     "boto3_session": boto3_session(key),
-                    "botocore_config": WIRE_CONFIG,
-                    "table": table,
+                    "botocore_config": TEST_CONFIG,
+                    "table": iam_table,
                     "user_key": USER_KEY,
                 }
             )
@@ -167,7 +129,7 @@ def invoke(server: MotoServer, key: AccessKey, table: str, *args: str) -> Result
         endpoint_url=server.endpoint_url,
         region_name="us-east-1",
         boto3_session=boto3_session(key),
-        botocore_config=WIRE_CONFIG,
+        botocore_config=TEST_CONFIG,
         table=table,
         user_key=USER_KEY,
     )
@@ -184,19 +146,19 @@ def table_without_index(admin: DynamoDBClient) -> str:
 
 
 def test_create_table_adds_the_index_with_update_table(
-    server: MotoServer, users: Users, admin: DynamoDBClient
+    iam_server: MotoServer, users: Users, admin: DynamoDBClient
 ) -> None:
     actions = POLICIES.commands["create-table"] | {"UpdateTable"}
     name = table_without_index(admin)
 
-    result = invoke(server, users.key(actions, attached=True), name, "create-table")
+    result = invoke(iam_server, users.key(actions, attached=True), name, "create-table")
 
     assert result.exit_code == 0, result.output
     assert "Added the index 'uid-index'" in result.stdout
 
     other = table_without_index(admin)
     refused = invoke(
-        server,
+        iam_server,
         users.key(actions - {"UpdateTable"}, attached=True),
         other,
         "create-table",
@@ -207,23 +169,27 @@ def test_create_table_adds_the_index_with_update_table(
 
 
 def test_revoke_user_needs_query_and_delete_item(
-    server: MotoServer, users: Users, admin: DynamoDBClient, table: str
+    iam_server: MotoServer, users: Users, admin: DynamoDBClient, iam_table: str
 ) -> None:
     actions = NEEDS["revoke_user"]
     store = SessionStore(
-        resolve({"client": admin, "table": table, "user_key": USER_KEY})
+        resolve({"client": admin, "table": iam_table, "user_key": USER_KEY})
     )
     put_session(admin, store, {USER_KEY: "alice"})
 
     for dropped in sorted(actions):
         result = invoke(
-            server, users.key(actions - {dropped}), table, "revoke-user", "alice"
+            iam_server,
+            users.key(actions - {dropped}),
+            iam_table,
+            "revoke-user",
+            "alice",
         )
         assert result.exit_code == 1, result.output
         (line,) = result.stderr.splitlines()
         assert line.startswith("Error: ")
         assert f"dynamodb:{dropped}" in line
 
-    result = invoke(server, users.key(actions), table, "revoke-user", "alice")
+    result = invoke(iam_server, users.key(actions), iam_table, "revoke-user", "alice")
     assert result.exit_code == 0, result.output
     assert result.stdout.startswith("Deleted 1 session of user 'alice'")

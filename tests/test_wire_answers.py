@@ -17,29 +17,24 @@ import typing as t
 
 import pytest
 from botocore.config import Config
-from dynamo_proxy import Fault
-from wire_support import SERVER_IDS, SERVER_KINDS, Wire
 
 from flask_dynamodb_session import SessionBackendError, dynamodb_called
+from tests.support.proxy import Fault
+from tests.support.wire import Wire
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterator
 
     from flask.testing import FlaskClient
-    from servers import DynamoServer
 
-pytestmark = pytest.mark.server
+    from tests.support.servers import DynamoServer
 
-
-@pytest.fixture(scope="module", params=SERVER_KINDS, ids=SERVER_IDS)
-def server(request: pytest.FixtureRequest) -> Iterator[DynamoServer]:
-    with request.param() as running:
-        yield running
+pytestmark = [pytest.mark.server, pytest.mark.every_server]
 
 
 @pytest.fixture
-def wire(transport: str, server: DynamoServer) -> Iterator[Wire]:
-    with Wire(server, transport=transport) as wire:
+def wire(transport: str, dynamo_server: DynamoServer) -> Iterator[Wire]:
+    with Wire(dynamo_server, transport=transport) as wire:
         yield wire
 
 
@@ -93,7 +88,7 @@ def test_bytes_after_an_answer_are_never_the_next_answer(wire: Wire) -> None:
 
 
 def test_a_dribbling_server_is_cut_off_at_the_call_deadline(
-    server: DynamoServer,
+    dynamo_server: DynamoServer,
 ) -> None:
     """Every byte comes within the read timeout; the lean transport still ends
     each attempt at connect + read timeout (boto3 bounds each read only)."""
@@ -102,7 +97,7 @@ def test_a_dribbling_server_is_cut_off_at_the_call_deadline(
         connect_timeout=0.5,
         read_timeout=0.5,
     )
-    with Wire(server, transport="lean", botocore_config=config) as wire:
+    with Wire(dynamo_server, transport="lean", botocore_config=config) as wire:
         sid = new_sid()
         wire.store.set(sid, {"user": "alice"})
         wire.proxy.fail(Fault.dribble(0.05), "GetItem")
@@ -116,8 +111,8 @@ def test_a_dribbling_server_is_cut_off_at_the_call_deadline(
         assert wire.proxy.count("GetItem") == 2
 
 
-def test_a_compressed_answer_is_a_503_not_a_crash(server: DynamoServer) -> None:
-    with Wire(server, transport="lean") as wire:
+def test_a_compressed_answer_is_a_503_not_a_crash(dynamo_server: DynamoServer) -> None:
+    with Wire(dynamo_server, transport="lean") as wire:
         client = wire.app.test_client()
         assert client.post("/set/user/alice").status_code == 200
         wire.proxy.fail(Fault.gzip(), "GetItem")
@@ -132,12 +127,12 @@ def test_a_compressed_answer_is_a_503_not_a_crash(server: DynamoServer) -> None:
 
 
 def test_a_lost_answer_is_not_sent_again_behind_the_retry_rules(
-    transport: str, server: DynamoServer
+    transport: str, dynamo_server: DynamoServer
 ) -> None:
     """With one attempt allowed, a request whose answer was lost on a reused
     connection is sent once, and the call fails."""
     config = Config(retries={"mode": "standard", "total_max_attempts": 1})
-    with Wire(server, transport=transport, botocore_config=config) as wire:
+    with Wire(dynamo_server, transport=transport, botocore_config=config) as wire:
         sid = new_sid()
         wire.store.set(sid, {"user": "alice"})  # the connection is now reused
         signalled = attempts_signalled(wire)

@@ -1,10 +1,10 @@
 """Concurrent requests of one session, served over HTTP, against real servers.
 
 Each test runs against moto's server and dynalite. The app is served by
-werkzeug's threaded server (:class:`wire_support.LiveServer`), so requests
+werkzeug's threaded server (:class:`~tests.support.wire.LiveServer`), so requests
 truly overlap; the tests order them with events and barriers. moto's server
 is made to apply one call at a time (see
-:func:`wire_support.one_request_at_a_time`): unlike DynamoDB, it does not
+:func:`~tests.support.wire.one_request_at_a_time`): unlike DynamoDB, it does not
 apply a conditional write atomically.
 """
 
@@ -16,9 +16,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from flask import session
-from wire_support import (
-    SERVER_IDS,
-    SERVER_KINDS,
+
+from tests.support.wire import (
     Browser,
     LiveServer,
     Reply,
@@ -32,11 +31,11 @@ if t.TYPE_CHECKING:
     from collections.abc import Iterator
 
     from flask import Flask
-    from servers import DynamoServer
 
     from flask_dynamodb_session import ServerSideSession
+    from tests.support.servers import DynamoServer
 
-pytestmark = pytest.mark.server
+pytestmark = [pytest.mark.server, pytest.mark.every_server]
 
 #: How many requests write one session at once.
 WRITERS = 10
@@ -44,11 +43,11 @@ WRITERS = 10
 WAIT = 15
 
 
-@pytest.fixture(scope="module", params=SERVER_KINDS, ids=SERVER_IDS)
-def server(request: pytest.FixtureRequest) -> Iterator[DynamoServer]:
-    """A running server; moto's applies one call at a time, as DynamoDB would."""
-    with request.param() as running, one_request_at_a_time(running):
-        yield running
+@pytest.fixture
+def server(dynamo_server: DynamoServer) -> Iterator[DynamoServer]:
+    """The shared server; moto's applies one call at a time, as DynamoDB would."""
+    with one_request_at_a_time(dynamo_server):
+        yield dynamo_server
 
 
 class Pause:

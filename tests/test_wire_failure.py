@@ -2,8 +2,8 @@
 
 Each test runs against moto's server and dynalite, spoken to over HTTP. An
 outage is either the server stopped (it comes back empty) or the link to it
-cut by a :class:`wire_support.TcpProxy` (the data stays, so the tests can
-check that nothing was lost or overwritten).
+cut at the test proxy (:meth:`~tests.support.proxy.DynamoProxy.cut`: the data
+stays, so the tests can check that nothing was lost or overwritten).
 """
 
 from __future__ import annotations
@@ -13,56 +13,31 @@ import typing as t
 
 import pytest
 from botocore.config import Config
-from conftest import CallCounter
-from dynamo_proxy import Call, Fault
 from flask import session
-from wire_support import SERVER_IDS, SERVER_KINDS, TcpProxy, Wire
 
 from flask_dynamodb_session import ServerSideSession, SessionTooLarge
-from flask_dynamodb_session.records import MAX_ITEM_SIZE
+from flask_dynamodb_session.layout import MAX_ITEM_SIZE
+from tests.support.apps import CallCounter
+from tests.support.proxy import Call, DynamoProxy, Fault
+from tests.support.wire import Wire
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterator
 
     from flask import Flask
     from flask.testing import FlaskClient
-    from servers import DynamoServer
     from werkzeug.test import TestResponse
 
-pytestmark = pytest.mark.server
+    from tests.support.servers import DynamoServer
+
+pytestmark = [pytest.mark.server, pytest.mark.every_server]
 
 WRITES = ("PutItem", "UpdateItem", "DeleteItem")
 
 
-@pytest.fixture(scope="module", params=SERVER_KINDS, ids=SERVER_IDS)
-def server(request: pytest.FixtureRequest) -> Iterator[DynamoServer]:
-    with request.param() as running:
-        yield running
-
-
-@pytest.fixture(params=SERVER_KINDS, ids=SERVER_IDS)
-def own_server(request: pytest.FixtureRequest) -> Iterator[DynamoServer]:
-    """A server of the test's own, which it may stop."""
-    with request.param() as running:
-        yield running
-
-
 @pytest.fixture
-def wire(transport: str, server: DynamoServer) -> Iterator[Wire]:
-    with Wire(server, transport=transport) as wire:
-        yield wire
-
-
-@pytest.fixture
-def proxy(server: DynamoServer) -> Iterator[TcpProxy]:
-    with TcpProxy(server.port) as proxy:
-        yield proxy
-
-
-@pytest.fixture
-def proxied(transport: str, server: DynamoServer, proxy: TcpProxy) -> Iterator[Wire]:
-    """An app reaching ``server`` through ``proxy``."""
-    with Wire(server, transport=transport, endpoint_url=proxy.endpoint_url) as wire:
+def wire(transport: str, dynamo_server: DynamoServer) -> Iterator[Wire]:
+    with Wire(dynamo_server, transport=transport) as wire:
         yield wire
 
 
@@ -134,7 +109,7 @@ def test_server_stopped_between_load_and_save(
         assert cookie_of(client) == cookie
 
 
-def add_cut_route(app: Flask, proxy: TcpProxy) -> None:
+def add_cut_route(app: Flask, proxy: DynamoProxy) -> None:
     """``POST /cut-then/<action>``: read the session, cut the link, change it."""
 
     @app.post("/cut-then/<action>")
@@ -158,54 +133,52 @@ def add_cut_route(app: Flask, proxy: TcpProxy) -> None:
 
 @pytest.mark.parametrize("action", ["set", "delete", "nested", "clear", "regenerate"])
 def test_link_cut_between_load_and_save_keeps_the_session(
-    proxied: Wire, proxy: TcpProxy, action: str
+    wire: Wire, action: str
 ) -> None:
-    add_cut_route(proxied.app, proxy)
-    client = proxied.app.test_client()
+    add_cut_route(wire.app, wire.proxy)
+    client = wire.app.test_client()
     assert client.post("/set/user/alice").status_code == 200
     assert client.post("/append/apple").status_code == 200
     cookie = cookie_of(client)
-    sid = proxied.sid(cookie)
-    before = proxied.item(sid)
+    sid = wire.sid(cookie)
+    before = wire.item(sid)
     assert before is not None
 
     assert_unavailable(client.post(f"/cut-then/{action}"))
-    assert not proxy.running
+    assert not wire.proxy.running
     assert cookie_of(client) == cookie
-    assert proxied.item(sid) == before
-    assert proxied.item_count() == 1
+    assert wire.item(sid) == before
+    assert wire.item_count() == 1
 
-    proxy.restore()
-    assert proxied.item(sid) == before
+    wire.proxy.restore()
+    assert wire.item(sid) == before
     response = client.get("/read")
     assert response.status_code == 200
     assert response.json == {"data": {"user": "'alice'", "cart": "['apple']"}}
 
 
-def test_link_cut_before_a_new_session_is_saved(proxied: Wire, proxy: TcpProxy) -> None:
-    add_cut_route(proxied.app, proxy)
-    client = proxied.app.test_client()
+def test_link_cut_before_a_new_session_is_saved(wire: Wire) -> None:
+    add_cut_route(wire.app, wire.proxy)
+    client = wire.app.test_client()
     assert_unavailable(client.post("/cut-then/set"))
     assert client.get_cookie("session") is None
-    proxy.restore()
-    assert proxied.item_count() == 0
+    wire.proxy.restore()
+    assert wire.item_count() == 0
 
 
-def test_link_cut_before_the_request_keeps_the_session(
-    proxied: Wire, proxy: TcpProxy
-) -> None:
-    client = proxied.app.test_client()
+def test_link_cut_before_the_request_keeps_the_session(wire: Wire) -> None:
+    client = wire.app.test_client()
     assert client.post("/set/user/alice").status_code == 200
-    sid = proxied.sid(cookie_of(client))
-    before = proxied.item(sid)
+    sid = wire.sid(cookie_of(client))
+    before = wire.item(sid)
 
-    proxy.cut()
+    wire.proxy.cut()
     assert_unavailable(client.get("/read"))
     assert_unavailable(client.post("/set/user/bob"))
     assert client.get("/untouched").status_code == 200
-    proxy.restore()
+    wire.proxy.restore()
 
-    assert proxied.item(sid) == before
+    assert wire.item(sid) == before
     assert client.get("/get/user").json == {"value": "alice"}
 
 
@@ -257,9 +230,11 @@ PTEE = "ProvisionedThroughputExceededException"
 
 
 def test_throttled_read_is_retried_then_a_503(
-    transport: str, server: DynamoServer
+    transport: str, dynamo_server: DynamoServer
 ) -> None:
-    with Wire(server, transport=transport, botocore_config=THREE_ATTEMPTS) as wire:
+    with Wire(
+        dynamo_server, transport=transport, botocore_config=THREE_ATTEMPTS
+    ) as wire:
         client = wire.app.test_client()
         assert client.post("/set/user/alice").status_code == 200
         throttle = Throttle(wire, "GetItem", PTEE, times=None)

@@ -15,7 +15,11 @@ transport alike. It
   an XML 403), a wrong ``x-amz-crc32``, a connection closed without an
   answer (before or after the server acted on the request), a slow answer,
   an answer dribbled byte by byte, a chunked body, ``Connection: close``,
-  an unprompted ``100 Continue``, stray bytes after the answer, a gzip body.
+  an unprompted ``100 Continue``, stray bytes after the answer, a gzip body,
+  or no answer at all until the proxy stops (a hung server);
+* is cut like a dead server (:meth:`DynamoProxy.cut`: the port refuses
+  connections and open ones break) and restored on the same port, while the
+  server behind it keeps its data.
 
 It speaks HTTP/1.1 with keep-alive to its clients (one thread per client
 connection) and forwards on a connection of its own per client connection,
@@ -44,10 +48,7 @@ import typing as t
 import zlib
 from urllib.parse import urlsplit
 
-from servers import HOST
-
-if t.TYPE_CHECKING:
-    from types import TracebackType
+from tests.support.servers import HOST
 
 __all__ = ["Call", "DynamoProxy", "Fault"]
 
@@ -66,8 +67,8 @@ class Fault:
     """
 
     #: ``"answer"``, ``"bad_crc32"``, ``"drop"``, ``"delay"``, ``"chunked"``,
-    #: ``"close"``, ``"lost"``, ``"interim"``, ``"trailing"``, ``"dribble"``
-    #: or ``"gzip"``.
+    #: ``"close"``, ``"lost"``, ``"interim"``, ``"trailing"``, ``"dribble"``,
+    #: ``"gzip"`` or ``"hang"``.
     kind: str
     #: The status of an ``"answer"``.
     status: int = 200
@@ -171,6 +172,12 @@ class Fault:
         """Forward, and send the answer's body gzip-compressed."""
         return cls("gzip")
 
+    @classmethod
+    def hang(cls) -> Fault:
+        """Read the request, then neither forward nor answer until the proxy
+        stops: a server that accepts connections and never answers."""
+        return cls("hang")
+
 
 #: ``rewrite(operation, request, status, answer) -> answer`` of the proxy.
 Rewrite = t.Callable[[str, dict[str, t.Any], int, dict[str, t.Any]], dict[str, t.Any]]
@@ -202,11 +209,13 @@ class DynamoProxy:
 
     A context manager: entering starts it, leaving stops it.
 
-    :param upstream_url: the server's URL (``http://127.0.0.1:<port>``).
+    :param upstream_url: the server's URL (``http://127.0.0.1:<port>``);
+        ``None`` for a proxy with nothing behind it, whose every request meets
+        a fault that needs no server (:meth:`Fault.hang`, :meth:`Fault.answer`).
     """
 
-    def __init__(self, upstream_url: str) -> None:
-        parts = urlsplit(upstream_url)
+    def __init__(self, upstream_url: str | None = None) -> None:
+        parts = urlsplit(upstream_url or f"http://{HOST}:9")
         self.upstream = (parts.hostname or HOST, parts.port or 80)
         self._lock = threading.Lock()
         self._calls: list[Call] = []
@@ -223,6 +232,8 @@ class DynamoProxy:
         self._listener: socket.socket | None = None
         self._clients: dict[socket.socket, bool] = {}  # socket -> idle
         self._threads: list[threading.Thread] = []
+        #: The port of ``127.0.0.1`` it listens on (a free one, kept by
+        #: :meth:`restore`).
         self.port = 0
         #: How many client connections were accepted so far.
         self.connections = 0
@@ -308,25 +319,37 @@ class DynamoProxy:
 
     # -- life ---------------------------------------------------------------
 
+    @property
+    def running(self) -> bool:
+        """Whether it listens (started, and not stopped or cut since)."""
+        return self._listener is not None
+
     def start(self) -> None:
-        """Listen on a free port of ``127.0.0.1`` and serve in threads."""
+        """Listen on :attr:`port` (a free one at first) and serve in threads."""
         if self._listener is not None:
             raise RuntimeError("the proxy is already running")
         listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        listener.bind((HOST, 0))
-        listener.listen(64)
-        listener.settimeout(0.05)
+        try:
+            listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            listener.bind((HOST, self.port))
+            listener.listen(64)
+        except BaseException:
+            listener.close()
+            raise
         self.port = listener.getsockname()[1]
         self._stop.clear()
         self._listener = listener
         self._spawn(self._accept, listener)
 
     def stop(self) -> None:
-        """Stop serving and close every connection."""
+        """Stop listening and close every connection, at once."""
         listener, self._listener = self._listener, None
         if listener is None:
             return
         self._stop.set()
+        # Wakes the accepting thread, which sees the stop and ends.
+        with contextlib.suppress(OSError):
+            socket.create_connection((HOST, self.port), timeout=1).close()
         with self._lock:
             clients = list(self._clients)
         for sock in clients:
@@ -336,16 +359,20 @@ class DynamoProxy:
             thread.join(5)
         listener.close()
 
+    def cut(self) -> None:
+        """Fail like a dead server: refuse connections and break the open
+        ones, while the server behind keeps its data."""
+        self.stop()
+
+    def restore(self) -> None:
+        """Listen again on the same port, after :meth:`cut`."""
+        self.start()
+
     def __enter__(self) -> DynamoProxy:
         self.start()
         return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         self.stop()
 
     # -- serving ------------------------------------------------------------
@@ -358,14 +385,14 @@ class DynamoProxy:
         thread.start()
 
     def _accept(self, listener: socket.socket) -> None:
-        while not self._stop.is_set():
+        while True:
             try:
                 client, _ = listener.accept()
-            except TimeoutError:
-                continue
             except OSError:
                 return
-            client.settimeout(None)
+            if self._stop.is_set():
+                client.close()
+                return
             with self._lock:
                 self._clients[client] = True
                 self.connections += 1
@@ -410,6 +437,9 @@ class DynamoProxy:
         """Answer one request; ``False`` if the connection is to be closed."""
         self._record(request, fault)
         kind = fault.kind if fault is not None else "forward"
+        if kind == "hang":
+            self._stop.wait()
+            return False
         if kind == "drop":
             return False
         if kind == "answer":

@@ -1,4 +1,4 @@
-"""DynamoDB-compatible servers for the test suite and the benchmarks.
+"""DynamoDB-compatible servers for the test suite, the benchmark and the example.
 
 Every server listens on ``127.0.0.1`` only, on a port chosen by
 :func:`free_port` unless one is given, and is spoken to over real HTTP with
@@ -17,6 +17,12 @@ Every server listens on ``127.0.0.1`` only, on a port chosen by
 Both keep their data in memory only: a server that is stopped and started
 again (:meth:`DynamoServer.restart`, as the outage tests do) comes back on the
 same port, but *empty*, without any of the tables it had before.
+
+Every client of the tests comes from :func:`boto3_session`: one boto3
+session per access key, since building one costs more than most tests take.
+:func:`create_table` and :func:`delete_table` make and drop session tables.
+The module needs neither pytest nor, until a :class:`MotoServer` starts,
+moto.
 
 Typical use::
 
@@ -44,12 +50,12 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, NamedTuple, TypeVar
 
 import boto3
+import botocore.session
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
-    from types import TracebackType
+    from collections.abc import Iterable, Iterator
 
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -62,15 +68,19 @@ __all__ = [
     "DynaliteServer",
     "DynamoServer",
     "MotoServer",
+    "boto3_session",
+    "create_table",
+    "delete_table",
     "free_port",
+    "new_client",
+    "unresponsive_port",
 ]
 
 #: The only address the servers listen on.
 HOST = "127.0.0.1"
 
-#: The root of the repository (the parent of ``tests/``); ``node_modules`` is
-#: looked for there.
-REPO_ROOT = Path(__file__).resolve().parent.parent
+#: The root of the repository; ``node_modules`` is looked for there.
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 #: Settings of the clients returned by :meth:`DynamoServer.client`: few
 #: retries and short timeouts, so that a stopped server fails a call quickly,
@@ -95,18 +105,57 @@ _PROBE_CONFIG = CLIENT_CONFIG.merge(
     )
 )
 
+#: Seconds a new table may stay ``CREATING``.
+TABLE_TIMEOUT = 10.0
+
 _S = TypeVar("_S", bound="DynamoServer")
 
 
 class AccessKey(NamedTuple):
-    """An IAM user's access key, as boto3 takes it."""
+    """An access key, as boto3 takes it."""
 
     access_key_id: str
     secret_access_key: str
 
 
-_boto3_session: boto3.session.Session | None = None
-_boto3_lock = threading.Lock()
+#: The dummy key every server accepts (moto while IAM authentication is off).
+TEST_KEY = AccessKey("testing", "testing")
+
+_sessions_lock = threading.Lock()
+_sessions: dict[AccessKey, boto3.session.Session] = {}
+#: botocore's loader of models, of the first session made.
+_models: list[Any] = []
+
+
+def boto3_session(key: AccessKey = TEST_KEY) -> boto3.session.Session:
+    """The boto3 session that signs with *key*, whatever the environment says.
+
+    Building a session reads botocore's models again (tens of milliseconds,
+    more than most tests take): there is one session per key, the one of
+    :data:`TEST_KEY` shared by every test client and test app, and they all
+    share the models the first one read. Its region comes from the
+    environment, or the caller. A session is not thread-safe: each has made
+    a first client before it is handed out, and :meth:`DynamoServer.client`
+    makes clients under a lock.
+    """
+    with _sessions_lock:
+        session = _sessions.get(key)
+        if session is None:
+            botocore_session = botocore.session.get_session()
+            if _models:
+                botocore_session.register_component("data_loader", _models[0])
+            else:
+                _models.append(botocore_session.get_component("data_loader"))
+            session = boto3.session.Session(
+                aws_access_key_id=key.access_key_id,
+                aws_secret_access_key=key.secret_access_key,
+                botocore_session=botocore_session,
+            )
+            session.client(
+                "dynamodb", region_name="us-east-1", endpoint_url=f"http://{HOST}"
+            ).close()
+            _sessions[key] = session
+        return session
 
 
 def free_port() -> int:
@@ -121,6 +170,26 @@ def free_port() -> int:
         sock.bind((HOST, 0))
         port: int = sock.getsockname()[1]
         return port
+
+
+@contextlib.contextmanager
+def unresponsive_port() -> Iterator[int]:
+    """A port of ``127.0.0.1`` whose listener never accepts and whose backlog
+    is full: the kernel drops further connection attempts, which time out."""
+    with socket.create_server((HOST, 0), backlog=0) as listener:
+        port: int = listener.getsockname()[1]
+        fillers = []
+        try:
+            for _ in range(8):
+                sock = socket.socket()
+                sock.setblocking(False)
+                with contextlib.suppress(BlockingIOError):
+                    sock.connect((HOST, port))
+                fillers.append(sock)
+            yield port
+        finally:
+            for sock in fillers:
+                sock.close()
 
 
 def _port_is_free(port: int) -> bool:
@@ -139,52 +208,86 @@ def _port_is_free(port: int) -> bool:
         return True
 
 
-def _new_client(endpoint_url: str, **kwargs: Any) -> DynamoDBClient:
-    """Create a low-level DynamoDB client for *endpoint_url*.
+def new_client(
+    service: str, endpoint_url: str, key: AccessKey = TEST_KEY, **kwargs: Any
+) -> Any:
+    """A client of *service* at *endpoint_url*, signing with *key*.
 
-    Clients are created from one shared :class:`boto3.session.Session` under a
-    lock, since sessions (unlike clients) are not thread-safe.
+    :param kwargs: passed to :meth:`boto3.session.Session.client`; a
+        ``config`` is merged into :data:`CLIENT_CONFIG`.
     """
-    global _boto3_session
-    config = CLIENT_CONFIG
-    override = kwargs.pop("config", None)
-    if override is not None:
-        config = config.merge(override)
     options: dict[str, Any] = {
         "endpoint_url": endpoint_url,
         "region_name": "us-east-1",
-        "aws_access_key_id": "testing",
-        "aws_secret_access_key": "testing",
-        "config": config,
+        **kwargs,
+        "config": CLIENT_CONFIG.merge(kwargs.get("config") or Config()),
     }
-    options.update(kwargs)
-    with _boto3_lock:
-        if _boto3_session is None:
-            _boto3_session = boto3.session.Session()
-        client: DynamoDBClient = _boto3_session.client("dynamodb", **options)
-    return client
+    session: Any = boto3_session(key)  # boto3's stubs know services by name
+    with _sessions_lock:
+        return session.client(service, **options)
 
 
-def _new_iam_client(endpoint_url: str, key: AccessKey | None = None) -> Any:
-    """Create an IAM client for a moto server at *endpoint_url*.
+def create_table(
+    client: DynamoDBClient,
+    name: str,
+    *,
+    index: str | None = None,
+    exist_ok: bool = False,
+) -> None:
+    """Create an on-demand session table and wait until it is ``ACTIVE``.
 
-    :param key: the access key to sign with; the dummy ``testing`` key, which
-        moto accepts while IAM authentication is off, by default.
+    :param index: the name of a global secondary index on the string
+        attribute ``uid`` (the index of users' sessions) to create with it.
+    :param exist_ok: leave a table of that name as it is.
     """
-    global _boto3_session
-    if key is None:
-        key = AccessKey("testing", "testing")
-    with _boto3_lock:
-        if _boto3_session is None:
-            _boto3_session = boto3.session.Session()
-        return _boto3_session.client(
-            "iam",
-            endpoint_url=endpoint_url,
-            region_name="us-east-1",
-            aws_access_key_id=key.access_key_id,
-            aws_secret_access_key=key.secret_access_key,
-            config=CLIENT_CONFIG,
+    if exist_ok and _exists(client, name):
+        return
+    request: dict[str, Any] = {
+        "TableName": name,
+        "KeySchema": [{"AttributeName": "id", "KeyType": "HASH"}],
+        "AttributeDefinitions": [{"AttributeName": "id", "AttributeType": "S"}],
+        "BillingMode": "PAY_PER_REQUEST",
+    }
+    if index is not None:
+        request["AttributeDefinitions"].append(
+            {"AttributeName": "uid", "AttributeType": "S"}
         )
+        request["GlobalSecondaryIndexes"] = [
+            {
+                "IndexName": index,
+                "KeySchema": [{"AttributeName": "uid", "KeyType": "HASH"}],
+                "Projection": {"ProjectionType": "KEYS_ONLY"},
+            }
+        ]
+    client.create_table(**request)
+    deadline = time.monotonic() + TABLE_TIMEOUT
+    while client.describe_table(TableName=name)["Table"]["TableStatus"] != "ACTIVE":
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"table {name!r} is not ACTIVE after {TABLE_TIMEOUT} s")
+        time.sleep(0.01)
+
+
+def delete_table(client: DynamoDBClient, name: str) -> None:
+    """Delete a table if it exists, and wait until it is gone (dynalite
+    deletes in the background)."""
+    try:
+        client.delete_table(TableName=name)
+    except client.exceptions.ResourceNotFoundException:
+        return
+    deadline = time.monotonic() + TABLE_TIMEOUT
+    while _exists(client, name):
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"table {name!r} is still there after {TABLE_TIMEOUT} s")
+        time.sleep(0.01)
+
+
+def _exists(client: DynamoDBClient, name: str) -> bool:
+    # Not ListTables: it answers a page of names, and the servers are shared.
+    try:
+        client.describe_table(TableName=name)
+    except client.exceptions.ResourceNotFoundException:
+        return False
+    return True
 
 
 class DynamoServer:
@@ -270,15 +373,38 @@ class DynamoServer:
     def client(self, **kwargs: Any) -> DynamoDBClient:
         """Return a new low-level DynamoDB client pointed at this server.
 
-        The client uses region ``us-east-1``, the dummy credentials
-        ``testing``/``testing`` and :data:`CLIENT_CONFIG`.  Close it with
-        ``client.close()`` when done.
+        The client uses region ``us-east-1``, :attr:`key` and
+        :data:`CLIENT_CONFIG`.  Close it with ``client.close()`` when done.
 
         :param kwargs: passed to :meth:`boto3.session.Session.client`,
             overriding the defaults; a ``config`` is merged into
             :data:`CLIENT_CONFIG` rather than replacing it.
         """
-        return _new_client(self.endpoint_url, **kwargs)
+        client: DynamoDBClient = new_client(
+            "dynamodb", self.endpoint_url, self.key, **kwargs
+        )
+        return client
+
+    @property
+    def key(self) -> AccessKey:
+        """The access key :meth:`client` signs with."""
+        return TEST_KEY
+
+    def create_table(self, name: str, **options: Any) -> None:
+        """Create an on-demand session table: see :func:`create_table`."""
+        client = self.client()
+        try:
+            create_table(client, name, **options)
+        finally:
+            client.close()
+
+    def delete_table(self, name: str) -> None:
+        """Delete a table if it exists: see :func:`delete_table`."""
+        client = self.client()
+        try:
+            delete_table(client, name)
+        finally:
+            client.close()
 
     def wait_ready(self, timeout: float = 20.0) -> None:
         """Poll the server with ``ListTables`` until a call succeeds.
@@ -288,7 +414,7 @@ class DynamoServer:
             died meanwhile.
         """
         deadline = time.monotonic() + timeout
-        client = _new_client(self.endpoint_url, config=_PROBE_CONFIG)
+        client = new_client("dynamodb", self.endpoint_url, config=_PROBE_CONFIG)
         last_error: Exception | None = None
         try:
             while True:
@@ -301,7 +427,7 @@ class DynamoServer:
                     return
                 if time.monotonic() >= deadline:
                     break
-                time.sleep(0.05)
+                time.sleep(0.02)
         finally:
             client.close()
         raise RuntimeError(
@@ -313,12 +439,7 @@ class DynamoServer:
         self.start()
         return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         self.stop()
 
     # Hooks for subclasses.
@@ -552,18 +673,10 @@ class MotoServer(DynamoServer):
                 self.stop()
                 raise
 
-    def client(self, **kwargs: Any) -> DynamoDBClient:
-        """Return a new low-level DynamoDB client pointed at this server.
-
-        As :meth:`DynamoServer.client`, but signed with :attr:`admin_key`
-        when the server runs with *iam_auth*.
-        """
-        if self._admin_key is not None:
-            kwargs.setdefault("aws_access_key_id", self._admin_key.access_key_id)
-            kwargs.setdefault(
-                "aws_secret_access_key", self._admin_key.secret_access_key
-            )
-        return super().client(**kwargs)
+    @property
+    def key(self) -> AccessKey:
+        """The key of :meth:`client`: :attr:`admin_key` with *iam_auth*."""
+        return TEST_KEY if self._admin_key is None else self._admin_key
 
     def iam_client(self) -> Any:
         """Return a new boto3 IAM client of this server's moto account.
@@ -571,7 +684,7 @@ class MotoServer(DynamoServer):
         Signed with :attr:`admin_key` when the server runs with *iam_auth*.
         Close it with ``client.close()`` when done.
         """
-        return _new_iam_client(self.endpoint_url, self._admin_key)
+        return new_client("iam", self.endpoint_url, self.key)
 
     def _enable_iam_auth(self) -> None:
         from moto import settings as moto_settings
@@ -584,7 +697,7 @@ class MotoServer(DynamoServer):
                 " INITIAL_NO_AUTH_ACTION_COUNT is set); it cannot be turned"
                 " on for one more server"
             )
-        iam = _new_iam_client(self.endpoint_url)
+        iam = self.iam_client()
         try:
             iam.create_user(UserName="admin")
             iam.put_user_policy(

@@ -1,14 +1,11 @@
-"""Helpers of the over-the-wire tests: an app on a real server, a cuttable link.
+"""Helpers of the over-the-wire tests: an app on a real server, a real HTTP server.
 
 :class:`Wire`
-    an app from :func:`conftest.make_app` whose sessions live in a fresh table
-    of a running :class:`~servers.DynamoServer`, spoken to over HTTP with small
-    timeouts and few retries, plus a second, direct client to look at the
-    stored items behind the app's back.
-:class:`TcpProxy`
-    a threaded TCP forwarder on a loopback port that a test can cut (the port
-    then refuses connections, as a dead server's would) and restore, while
-    the server behind it keeps its data.
+    an app from :func:`~tests.support.apps.make_app` whose sessions live in a
+    fresh table of a running :class:`~tests.support.servers.DynamoServer`,
+    called through a :class:`~tests.support.proxy.DynamoProxy` of its own
+    with small timeouts and few retries, plus a second, direct client to
+    look at the stored items behind the app's back.
 :class:`LiveServer`
     werkzeug's threaded development server running an app in a thread, so
     that requests are truly concurrent.
@@ -22,23 +19,20 @@ from __future__ import annotations
 import contextlib
 import http.client
 import json
-import socket
 import threading
 import typing as t
-import uuid
 
 import pytest
-from botocore.config import Config
-from conftest import CallCounter, check_transport, make_app, served
-from dynamo_proxy import DynamoProxy
-from servers import HOST, DynaliteServer, DynamoServer, MotoServer, free_port
 from werkzeug.serving import WSGIRequestHandler, make_server
 
 from flask_dynamodb_session import DynamoDBSessionInterface
+from tests.support.apps import COOKIE, CallCounter, check_transport, make_app, served
+from tests.support.proxy import DynamoProxy
+from tests.support.servers import HOST, DynamoServer, MotoServer, delete_table
+from tests.support.tables import unique_table
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterator
-    from types import TracebackType
 
     from flask import Flask
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -46,59 +40,30 @@ if t.TYPE_CHECKING:
 
     from flask_dynamodb_session.store import SessionStore
 
-#: The server kinds every over-the-wire test runs against, and their test ids.
-SERVER_KINDS: list[type[DynamoServer]] = [MotoServer, DynaliteServer]
-SERVER_IDS = ["moto", "dynalite"]
-
-#: The app's botocore settings: one retry (connection errors back off by
-#: milliseconds, throttling by up to a second), short timeouts, no proxies.
-WIRE_CONFIG = Config(
-    retries={"mode": "standard", "total_max_attempts": 2},
-    connect_timeout=1,
-    read_timeout=5,
-    proxies={},
-)
-
-#: The cookie the apps of :func:`conftest.make_app` use (Flask's default).
-COOKIE = "session"
-
 StoredItem = dict[str, "AttributeValueTypeDef"]
-
-
-def unique_table() -> str:
-    """A table name no other test uses."""
-    return f"sessions-{uuid.uuid4().hex[:12]}"
 
 
 class Wire:
     """An app whose sessions live in a new table of ``server``.
 
-    The app calls the server through a :class:`~dynamo_proxy.DynamoProxy` of
-    its own (:attr:`proxy`), which counts the calls of either transport and
-    injects faults.
+    The app calls the server through a :class:`~tests.support.proxy.DynamoProxy`
+    of its own (:attr:`proxy`), which counts the calls of either transport,
+    injects faults, and can be cut like a dead server while the server keeps
+    its data.
 
     :param server: a running server.
     :param transport: ``"lean"`` (the ``transport`` option ``"auto"``, and the
         lean transport must be chosen) or ``"boto3"``.
-    :param endpoint_url: where the proxy forwards the calls; the server by
-        default (a :class:`TcpProxy` in front of it, for instance).
-    :param options: more interface options (``botocore_config`` defaults to
-        :data:`WIRE_CONFIG`).
+    :param options: more interface options.
     """
 
     def __init__(
-        self,
-        server: DynamoServer,
-        *,
-        transport: str,
-        endpoint_url: str | None = None,
-        **options: t.Any,
+        self, server: DynamoServer, *, transport: str, **options: t.Any
     ) -> None:
         self.server = server
         self.table = unique_table()
-        options.setdefault("botocore_config", WIRE_CONFIG)
         #: The proxy between the app and the server.
-        self.proxy = DynamoProxy(endpoint_url or server.endpoint_url)
+        self.proxy = DynamoProxy(server.endpoint_url)
         self.proxy.start()
         self.app: Flask = make_app(
             **served(self.proxy, transport, table=self.table, **options)
@@ -122,20 +87,17 @@ class Wire:
         return CallCounter(self.proxy)
 
     def close(self) -> None:
-        """Close the clients and stop the proxy."""
+        """Drop the table, close the clients and stop the proxy."""
         self.store.close()
+        if self.server.running:
+            delete_table(self.direct, self.table)
         self.direct.close()
         self.proxy.stop()
 
     def __enter__(self) -> Wire:
         return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         self.close()
 
     def sid(self, cookie: str) -> str:
@@ -171,7 +133,8 @@ def version_of(item: StoredItem | None) -> int:
 
 @contextlib.contextmanager
 def one_request_at_a_time(server: DynamoServer) -> Iterator[None]:
-    """Make a :class:`~servers.MotoServer` apply its DynamoDB calls one by one.
+    """Make a :class:`~tests.support.servers.MotoServer` apply its DynamoDB
+    calls one by one.
 
     moto's ``UpdateItem`` checks the condition, then validates and applies
     the update to the stored item in place, with no lock: two concurrent
@@ -199,140 +162,6 @@ def one_request_at_a_time(server: DynamoServer) -> Iterator[None]:
         yield
 
 
-# -------------------------------------------------------------- TCP proxy
-
-
-class TcpProxy:
-    """Forward a loopback port to ``target_port``, until cut.
-
-    :meth:`cut` stops listening and closes every forwarded connection, so
-    calls fail the way they do against a dead server (connection refused)
-    while the server keeps its data; :meth:`restore` listens again on the
-    same port.
-
-    :param target_port: the port of ``127.0.0.1`` to forward to.
-    """
-
-    def __init__(self, target_port: int) -> None:
-        self.target_port = target_port
-        self.port = free_port()
-        self._lock = threading.Lock()
-        self._sockets: set[socket.socket] = set()
-        self._threads: list[threading.Thread] = []
-        self._stop = threading.Event()
-        self._listener: socket.socket | None = None
-        #: How many connections were forwarded so far.
-        self.connections = 0
-
-    @property
-    def endpoint_url(self) -> str:
-        """The URL to give boto3 instead of the server's."""
-        return f"http://{HOST}:{self.port}"
-
-    @property
-    def running(self) -> bool:
-        return self._listener is not None
-
-    def restore(self) -> None:
-        """Listen (again) on :attr:`port`."""
-        if self._listener is not None:
-            return
-        listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            listener.bind((HOST, self.port))
-            listener.listen(64)
-            listener.settimeout(0.02)
-        except BaseException:
-            listener.close()
-            raise
-        self._stop.clear()
-        self._listener = listener
-        self._spawn(self._accept, listener)
-
-    start = restore
-
-    def cut(self) -> None:
-        """Refuse new connections and break the open ones."""
-        listener, self._listener = self._listener, None
-        if listener is None:
-            return
-        self._stop.set()
-        with self._lock:
-            open_sockets = list(self._sockets)
-            threads = list(self._threads)
-        for sock in open_sockets:
-            with contextlib.suppress(OSError):
-                sock.shutdown(socket.SHUT_RDWR)
-        for thread in threads:
-            thread.join(5)
-        listener.close()
-        with self._lock:
-            for sock in self._sockets:
-                sock.close()
-            self._sockets.clear()
-            self._threads = [th for th in self._threads if th.is_alive()]
-
-    close = cut
-
-    def __enter__(self) -> TcpProxy:
-        self.restore()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.cut()
-
-    def _spawn(self, target: t.Callable[..., None], *args: t.Any) -> None:
-        thread = threading.Thread(target=target, args=args, daemon=True)
-        with self._lock:
-            self._threads.append(thread)
-        thread.start()
-
-    def _accept(self, listener: socket.socket) -> None:
-        while not self._stop.is_set():
-            try:
-                downstream, _ = listener.accept()
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-            try:
-                upstream = socket.create_connection((HOST, self.target_port), 5)
-            except OSError:
-                downstream.close()
-                continue
-            upstream.settimeout(None)
-            with self._lock:
-                if self._stop.is_set():
-                    downstream.close()
-                    upstream.close()
-                    return
-                self._sockets.update((downstream, upstream))
-                self.connections += 1
-            self._spawn(self._pump, downstream, upstream)
-            self._spawn(self._pump, upstream, downstream)
-
-    def _pump(self, source: socket.socket, sink: socket.socket) -> None:
-        try:
-            while True:
-                data = source.recv(65536)
-                if not data:
-                    break
-                sink.sendall(data)
-        except OSError:
-            pass
-        finally:
-            # Either side ending ends the forwarded connection.
-            for sock in (source, sink):
-                with contextlib.suppress(OSError):
-                    sock.shutdown(socket.SHUT_RDWR)
-
-
 # ---------------------------------------------------------- HTTP serving
 
 
@@ -357,12 +186,7 @@ class LiveServer:
         self._thread.start()
         return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         self._server.shutdown()
         self._server.server_close()
         self._thread.join(5)
@@ -459,10 +283,5 @@ class Browser:
     def __enter__(self) -> Browser:
         return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         self.close()

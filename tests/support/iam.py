@@ -6,8 +6,8 @@
     CLI's policy, and the table of actions per command.  Read from the README
     itself, so that the tests check what users are told.
 :class:`Users`
-    IAM users of a :class:`~servers.MotoServer` running with ``iam_auth``,
-    one per set of actions, each with an access key.
+    IAM users of a :class:`~tests.support.servers.MotoServer` running with
+    ``iam_auth``, one per set of actions, each with an access key.
 """
 
 from __future__ import annotations
@@ -20,16 +20,16 @@ import re
 import textwrap
 import typing as t
 
-import boto3
 import botocore.session
-from servers import REPO_ROOT, AccessKey
+
+from tests.support.servers import REPO_ROOT, AccessKey
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterable
 
-    from servers import MotoServer
+    from tests.support.servers import MotoServer
 
-__all__ = ["ReadmePolicies", "Users", "boto3_session", "readme_policies"]
+__all__ = ["ReadmePolicies", "Users", "readme_policies", "section_policy"]
 
 README = REPO_ROOT / "README.rst"
 SECTION_TITLE = "IAM permissions"
@@ -84,6 +84,13 @@ def readme_policies() -> ReadmePolicies:
         cli=policies[1],
         commands=_command_table(section),
     )
+
+
+def section_policy(title: str) -> frozenset[str]:
+    """The actions of the one JSON policy of the README's section *title*."""
+    section = _section(README.read_text(encoding="utf-8"), title)
+    (block,) = _json_blocks(section)
+    return _policy_actions(block)
 
 
 def _section(text: str, title: str) -> str:
@@ -193,19 +200,11 @@ def policy_document(actions: Iterable[str], resource: str = "*") -> str:
     )
 
 
-def boto3_session(key: AccessKey) -> boto3.session.Session:
-    """A boto3 session signing with *key*, whatever the environment says."""
-    return boto3.session.Session(
-        aws_access_key_id=key.access_key_id,
-        aws_secret_access_key=key.secret_access_key,
-        region_name="us-east-1",
-    )
-
-
 class Users:
     """IAM users of *server*, one per set of allowed actions, created on demand.
 
-    :param server: a :class:`~servers.MotoServer` running with ``iam_auth``.
+    :param server: a :class:`~tests.support.servers.MotoServer` running with
+        ``iam_auth``.
     """
 
     def __init__(self, server: MotoServer) -> None:

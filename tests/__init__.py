@@ -1,0 +1,2 @@
+"""The test suite: test modules, fixtures in ``conftest.py``, helpers in
+:mod:`tests.support`."""
