@@ -66,7 +66,18 @@ def supersede(
         current = retire(items, old_key, version, successor, grace)
         if current is None:
             return new_version
-        if current is GONE or isinstance(current, Moved):
+        if isinstance(current, Moved):
+            # Rotated meanwhile by another request: supersede its new id.
+            moved = rotation.unseal(old_sid, current.sealed)
+            record = None if moved is None else items.load(moved, consistent=True)
+            if moved is None or record is None:
+                break
+            old_sid = record.moved_to or moved
+            old_key = items.key(old_sid)
+            if successor is not None:
+                successor = rotation.seal(old_sid, new_sid)
+            current = record
+        if current is GONE:
             break
         assert isinstance(current, Record)
         if attempt:

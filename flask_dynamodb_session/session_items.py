@@ -185,8 +185,10 @@ class SessionItems:
                 moved = rotation.unseal(sid, current.sealed)
                 if moved is None:
                     return None
-                sid, key = moved, self.key(moved)
-                current = self._read(sid, True)[0] or GONE
+                record = self._read(moved, True)[0]
+                sid = moved if record is None else record.moved_to or moved
+                key = self.key(sid)
+                current = record or GONE
             elif current is not GONE and attempt:
                 # Lost again: back off, then merge into a fresh read. Pausing
                 # between the read and the write would only let more writes in.
