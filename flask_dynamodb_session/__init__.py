@@ -11,7 +11,12 @@ from .exceptions import (
 from .extension import DynamoDBSession
 from .interface import DynamoDBSessionInterface
 from .session import ServerSideSession
-from .signals import dynamodb_called
+from .signals import (
+    dynamodb_called,
+    session_created,
+    session_ended,
+    session_rotated,
+)
 from .store import SessionStore
 from .users import UserSession
 
@@ -26,4 +31,7 @@ __all__ = [
     "SessionTooLarge",
     "UserSession",
     "dynamodb_called",
+    "session_created",
+    "session_ended",
+    "session_rotated",
 ]

@@ -14,15 +14,23 @@ import typing as t
 import weakref
 from datetime import datetime, timezone
 
-from flask import current_app, has_app_context, has_request_context
-from flask import request as current_request
+from flask import current_app, has_app_context
 from flask.sessions import SessionInterface
 from flask.signals import got_request_exception
 
+from . import moves, users
 from .cookies import CookieSigner
 from .exceptions import SessionBackendError
+from .layout import Client, retired
 from .options import Settings, check_option_names, resolve
-from .save_policy import SavePlan, plan_save
+from .request_context import (
+    ENVIRON_KEY,
+    block_save_on_error,
+    client_of_request,
+    replace_with_error,
+    signal_sender,
+)
+from .save_policy import SavePlan, plan_save, rotation_due
 from .session import ServerSideSession
 from .store import SessionStore
 
@@ -35,9 +43,6 @@ logger = logging.getLogger(__name__)
 #: How many fresh ids a new session tries if its id is taken (never, in
 #: practice: ids have 256 random bits).
 CREATE_ATTEMPTS = 3
-#: The WSGI environ key under which :meth:`DynamoDBSessionInterface.open_session`
-#: leaves the session it opened, for the end of a failed request.
-ENVIRON_KEY = "flask_dynamodb_session.session"
 
 
 class _AppState:
@@ -124,13 +129,14 @@ class DynamoDBSessionInterface(SessionInterface):
                 state = self._states.get(app)
                 if state is None:
                     store = SessionStore(resolve(self._options, app.config))
+                    store.events.sender = signal_sender(weakref.ref(app), store)
                     state = _AppState(store, CookieSigner(self.salt))
                     self._states[app] = state
                     # The store and its connections live as long as the app.
                     weakref.finalize(app, store.close)
                     # blinker holds the sender weakly and drops the connection
                     # when the app is collected; the receiver holds no app.
-                    got_request_exception.connect(_block_save_on_error, app, weak=False)
+                    got_request_exception.connect(block_save_on_error, app, weak=False)
         return state
 
     def get_signer(self, app: Flask) -> Signer:
@@ -175,11 +181,14 @@ class DynamoDBSessionInterface(SessionInterface):
         if session.accessed and not session.save_blocked:
             response.vary.add("Cookie")
         state = self._state(app)
+        now = time.time()
+        if rotation_due(session, state.settings.rotate_after, now):
+            session.rotate()
         plan = plan_save(
             session,
             refresh_each_request=app.config.get("SESSION_REFRESH_EACH_REQUEST", True),
             touch_after=state.settings.touch_after,
-            now=time.time(),
+            now=now,
         )
         if plan.action == "skip":
             return
@@ -187,7 +196,7 @@ class DynamoDBSessionInterface(SessionInterface):
             self._carry_out(app, state, session, plan, response)
         except SessionBackendError as exc:
             logger.error("the session could not be saved: %s", exc)
-            _replace_with_error(response, exc)
+            replace_with_error(response, exc)
 
     def _carry_out(
         self,
@@ -201,7 +210,9 @@ class DynamoDBSessionInterface(SessionInterface):
         items = state.store.items
         if plan.action == "clear":
             for sid in plan.stale_sids:
-                items.delete(sid)
+                ended = items.delete(sid)
+                if ended is not None and not retired(ended):
+                    items.events.ended(items.key(sid), "logout", item=ended)
             self._delete_cookie(app, response)
             return
         lifetime = self._lifetime(app, session, state.settings)
@@ -209,11 +220,12 @@ class DynamoDBSessionInterface(SessionInterface):
         # The version now stored, or None if the session was logged out.
         version: int | None
         if plan.action == "create":
-            version = self._save_new(session, state.store, lifetime)
+            version = self._save_new(session, state, lifetime)
         else:
             assert record is not None
+            version = record.version
             if plan.action == "update":
-                version = items.save(
+                saved = items.save(
                     session.sid,
                     session,
                     version=record.version,
@@ -222,40 +234,61 @@ class DynamoDBSessionInterface(SessionInterface):
                     lifetime=lifetime,
                     created_at=record.created_at,
                 )
+                version = None
+                if saved is not None:
+                    version = saved[0]
+                    session.follow(saved[1])
             elif plan.action == "touch":
                 touched = items.touch(session.sid, lifetime, record.created_at)
-                version = record.version if touched else None
-            else:
+                if touched is None:
+                    version = None
+                else:
+                    session.follow(touched)
+            elif plan.action == "refresh":
                 refreshed = self._refresh(session, state.store, lifetime)
-                if refreshed is None:
+                if refreshed is False:
                     return
-                version = record.version if refreshed else None
+                if refreshed is None:
+                    version = None
         if version is None:
             self._delete_cookie(app, response)
             return
         created_at = int(time.time())
-        if record is not None and not session.new:
+        if record is not None and (not session.new or session.rotating):
             created_at = record.created_at
         self._set_cookie(app, session, response, state, version, created_at)
 
     def _save_new(
-        self, session: ServerSideSession, store: SessionStore, lifetime: int
+        self, session: ServerSideSession, state: _AppState, lifetime: int
     ) -> int | None:
         """Store a new session: its version, or ``None`` if the session it
-        replaces (``regenerate()``) was logged out meanwhile."""
-        items = store.items
+        replaces (``regenerate()``, rotation) was logged out meanwhile."""
+        items, settings = state.store.items, state.settings
+        record = session.record
+        rotating = session.rotating and record is not None
+        client = None
+        if rotating:
+            assert record is not None
+            if record.user_agent is not None or record.ip is not None:
+                client = Client(record.user_agent or "", record.ip or "")
+        elif settings.record_client:
+            client = client_of_request()
+        created_at = record.created_at if rotating and record is not None else None
         for _ in range(CREATE_ATTEMPTS):
-            if items.create(session.sid, session, lifetime):
+            if items.create(
+                session.sid, session, lifetime, created_at=created_at, client=client
+            ):
                 break
             session.regenerate()
         else:
             raise SessionBackendError("no unused session id was found")
         version: int | None = 1
+        handle = items.key(session.sid)
         if session.predecessor is not None:
-            record = session.record
             assert record is not None
             changed, removed = session.changes()
-            version = items.supersede(
+            version = moves.supersede(
+                items,
                 session.predecessor,
                 session.sid,
                 session,
@@ -263,28 +296,44 @@ class DynamoDBSessionInterface(SessionInterface):
                 changed=changed,
                 removed=removed,
                 lifetime=lifetime,
+                created_at=created_at,
+                grace=settings.rotation_grace if rotating else None,
             )
             if version is None:
                 return None
+            items.events.rotated(handle, items.key(session.predecessor), session)
+        else:
+            items.events.created(handle, session)
         for old_sid in session.discarded:
             items.delete(old_sid)
+        if settings.max_sessions is not None and not rotating:
+            uid = items.layout.uid(session)
+            if uid is not None:
+                users.evict(items, uid, keep=handle, limit=settings.max_sessions)
         return version
 
     def _refresh(
         self, session: ServerSideSession, store: SessionStore, lifetime: int
     ) -> bool | None:
-        """Push an unchanged session's expiry; ``None`` if DynamoDB failed.
+        """Push an unchanged session's expiry.
 
         The request read its session and changed nothing, so a failed refresh
         does not fail it: it is served with the cookie as it was.
+
+        :return: ``True`` if pushed, ``None`` if the session is gone,
+            ``False`` if DynamoDB failed.
         """
         record = session.record
         assert record is not None
         try:
-            return store.items.touch(session.sid, lifetime, record.created_at)
+            touched = store.items.touch(session.sid, lifetime, record.created_at)
         except SessionBackendError as exc:
             logger.warning("the session's expiry could not be pushed: %s", exc)
+            return False
+        if touched is None:
             return None
+        session.follow(touched)
+        return True
 
     def _lifetime(
         self, app: Flask, session: ServerSideSession, settings: Settings
@@ -338,36 +387,3 @@ class DynamoDBSessionInterface(SessionInterface):
     def _delete_cookie(self, app: Flask, response: Response) -> None:
         response.delete_cookie(self.get_cookie_name(app), **self._cookie_options(app))
         response.vary.add("Cookie")
-
-
-def _replace_with_error(response: Response, error: SessionBackendError) -> None:
-    """Turn a response into the 503 of ``error``, from clean headers.
-
-    Nothing of the response it replaces survives: no cookie, no
-    ``Content-Encoding``, ``ETag``, ``Cache-Control`` or
-    ``Content-Disposition``; the page is :class:`.SessionBackendError`'s
-    generic one and is not cacheable.
-    """
-    response.headers.clear()
-    response.status_code = error.code or 503
-    response.direct_passthrough = False
-    response.set_data(error.get_body())
-    for name, value in error.get_headers():
-        response.headers[name] = value
-
-
-def _block_save_on_error(
-    sender: object, exception: BaseException, **extra: t.Any
-) -> None:
-    """A request that ended in an unhandled exception saves nothing.
-
-    Connected to ``got_request_exception`` for each app an interface serves.
-    Only the session :meth:`DynamoDBSessionInterface.open_session` opened for
-    this request is blocked: a null session, or one another session interface
-    opened, is left alone.
-    """
-    if not has_request_context():
-        return
-    session = current_request.environ.get(ENVIRON_KEY)
-    if isinstance(session, ServerSideSession):
-        session.block_save()

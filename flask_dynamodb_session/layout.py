@@ -20,17 +20,28 @@ module builds. An item has these attributes:
 ``uid`` (S)
     with the ``user_key`` option: ``key_prefix`` + the user id as text, while
     the session's data holds that key; the hash key of the ``uid-index``.
+``issued`` (N)
+    Unix epoch seconds this id was issued, for ``rotate_after``: the
+    creation, or the last rotation (an item without it counts from
+    ``created``).
+``user_agent`` (S), ``ip`` (S)
+    with ``record_client``: the browser's raw ``User-Agent`` (at most 256
+    characters) and address when the session was first stored.
 ``write_id`` (S)
     random, new with every write of the request path: a write whose answer
     was lost, and whose retry then fails its condition, recognises itself by
     it instead of taking its own earlier success for another request's
     change.
 
-An item whose session moved to a new id (``regenerate()``) is retired, not
-deleted: it keeps its ``id``, ``version`` (raised) and ``write_id`` but loses
-``data`` and ``uid``, and ``expires`` is the moment it was retired. It reads
-as missing; TTL or the expired sweep removes it. That lets the write that
-retired it recognise its own success when it has to be retried.
+An item whose session moved to a new id (``regenerate()``, rotation) is
+retired, not deleted: it keeps its ``id``, ``version`` (raised) and
+``write_id``, gains ``retired`` (N, when), loses ``data`` and ``uid``, and
+``expires`` is the moment it was retired. It reads as missing; TTL or the
+expired sweep removes it. That lets the write that retired it recognise its
+own success when it has to be retried. A rotation also leaves ``next`` (B):
+the new id, sealed with a key derived from the old id (:mod:`.rotation`),
+and keeps the item until the end of ``rotation_grace``, so that a request
+still holding the old id finds the session; only the old id opens it.
 """
 
 from __future__ import annotations
@@ -38,10 +49,9 @@ from __future__ import annotations
 import dataclasses
 import logging
 import typing as t
-from datetime import timedelta
 
 from . import serialization
-from .exceptions import SessionTooLarge
+from .item_size import check_size
 
 if t.TYPE_CHECKING:
     from mypy_boto3_dynamodb.type_defs import AttributeValueTypeDef
@@ -53,14 +63,6 @@ logger = logging.getLogger(__name__)
 Item = t.Mapping[str, "AttributeValueTypeDef"]
 Values = dict[str, "AttributeValueTypeDef"]
 
-#: DynamoDB's item size limit, in bytes.
-MAX_ITEM_SIZE = 400 * 1024
-#: Attribute names of every item, counted in its size.
-_NAMES_SIZE = sum(
-    map(len, ("id", "data", "expires", "written", "version", "created", "write_id"))
-)
-#: Characters of a ``write_id``.
-WRITE_ID_SIZE = 16
 #: A stored key is ``key_prefix`` followed by exactly this many lowercase hex
 #: digits (the SHA-256 digest of the session id).
 DIGEST_LENGTH = 64
@@ -87,6 +89,15 @@ class Record:
     #: Unix epoch seconds the session was created (``written_at`` for items
     #: written before sessions had a creation time).
     created_at: int = 0
+    #: Unix epoch seconds its id was issued (``created_at`` if not recorded).
+    issued_at: int = 0
+    #: The browser's ``User-Agent`` when the session was first stored.
+    user_agent: str | None = None
+    #: The browser's address when the session was first stored.
+    ip: str | None = None
+    #: The id the session lives under now, when it was read through the id
+    #: it was rotated from.
+    moved_to: str | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -106,47 +117,6 @@ def at_version(version: int) -> str:
     if version:
         return "#v = :v"
     return "attribute_exists(id) AND (attribute_not_exists(#v) OR #v = :v)"
-
-
-def seconds(value: int | float | timedelta) -> int:
-    """Whole seconds of a lifetime given as a number or a timedelta."""
-    if isinstance(value, timedelta):
-        return int(value.total_seconds())
-    return int(value)
-
-
-def number_size(value: int) -> int:
-    """Bytes DynamoDB counts for a number, rounded up.
-
-    One byte per two significant digits plus one; DynamoDB's storage format
-    can take one byte more, depending on the exponent, so that is counted too.
-    """
-    digits = str(abs(value)).rstrip("0") or "0"
-    return (len(digits) + 1) // 2 + 2 + (value < 0)
-
-
-def item_size(key: str, payload: bytes, *numbers: int, uid: str | None = None) -> int:
-    """Size of a session item by DynamoDB's rules: names plus values, in bytes."""
-    size = _NAMES_SIZE + WRITE_ID_SIZE + len(key.encode("utf-8")) + len(payload)
-    if uid is not None:
-        size += len("uid") + len(uid.encode("utf-8"))
-    return size + sum(number_size(number) for number in numbers)
-
-
-def merge(
-    stored: t.Mapping[str, t.Any],
-    mine: t.Mapping[str, t.Any],
-    changed: t.Collection[str],
-    removed: t.Collection[str],
-) -> dict[str, t.Any]:
-    """Re-apply one request's key-level changes over what is stored now."""
-    merged = dict(stored)
-    for name in removed:
-        merged.pop(name, None)
-    for name in changed:
-        if name in mine:
-            merged[name] = mine[name]
-    return merged
 
 
 class Layout:
@@ -195,20 +165,36 @@ class Layout:
         now: int,
         expires_at: int,
         write_id: str,
+        *,
+        created_at: int | None = None,
+        client: Client | None = None,
     ) -> dict[str, AttributeValueTypeDef]:
-        """A new session's item, created ``now``, at version 1."""
-        check_size(key, payload, expires_at, now, now, 1, uid=uid)
+        """A new session's item, issued ``now``, at version 1.
+
+        :param created_at: when the session was created, if before (a
+            rotation keeps it).
+        :param client: the browser's user agent and address, to record.
+        """
+        created = now if created_at is None else created_at
+        extra = 0 if client is None else len(client.user_agent) + len(client.ip) + 12
+        check_size(key, payload, expires_at, now, created, 1, uid=uid, extra=extra)
         item: dict[str, AttributeValueTypeDef] = {
             "id": {"S": key},
             "data": {"B": payload},
             "expires": {"N": str(expires_at)},
             "written": {"N": str(now)},
-            "created": {"N": str(now)},
+            "created": {"N": str(created)},
+            "issued": {"N": str(now)},
             "version": {"N": "1"},
             "write_id": {"S": write_id},
         }
         if uid is not None:
             item["uid"] = {"S": uid}
+        if client is not None:
+            if client.user_agent:
+                item["user_agent"] = {"S": client.user_agent}
+            if client.ip:
+                item["ip"] = {"S": client.ip}
         return item
 
     def update(
@@ -263,12 +249,20 @@ class Layout:
             condition="attribute_exists(#d)",
         )
 
-    def retirement(self, now: int, write_id: str) -> Update:
+    def retirement(
+        self,
+        now: int,
+        write_id: str,
+        *,
+        successor: bytes | None = None,
+        until: int | None = None,
+    ) -> Update:
         """The update that retires an item whose session moved to a new id.
 
         It raises the version (so that a request still holding the old id
         can no longer write), drops the data and the ``uid``, and marks the
-        item expired ``now``.
+        item expired ``now``, or, with a ``successor`` (the sealed new id of
+        a rotation), at ``until``, the end of the grace.
         """
         names = {
             "#d": "data",
@@ -276,19 +270,54 @@ class Layout:
             "#w": "written",
             "#v": "version",
             "#i": "write_id",
+            "#r": "retired",
         }
-        values: Values = {":w": {"N": str(now)}, ":i": {"S": write_id}, ":one": _ONE}
+        values: Values = {
+            ":w": {"N": str(now)},
+            ":e": {"N": str(now if until is None else until)},
+            ":i": {"S": write_id},
+            ":one": _ONE,
+        }
+        sets = "#e = :e, #w = :w, #r = :w, #i = :i"
+        if successor is not None:
+            names["#n"] = "next"
+            values[":n"] = {"B": successor}
+            sets += ", #n = :n"
         removes = "#d"
         if self.user_key is not None:
             names["#u"] = "uid"
             removes = "#d, #u"
-        expression = f"SET #e = :w, #w = :w, #i = :i REMOVE {removes} ADD #v :one"
+        expression = f"SET {sets} REMOVE {removes} ADD #v :one"
         return Update(expression, names, values)
+
+    def successor(self, item: Item, now: float) -> bytes | None:
+        """The sealed new id a rotated item leads to, while its grace lasts."""
+        sealed = item.get("next")
+        if sealed is None or "B" not in sealed:
+            return None
+        try:
+            if int(item["expires"]["N"]) <= now:
+                return None
+        except (KeyError, ValueError):
+            return None
+        return bytes(sealed["B"])
+
+    def expired(self, item: Item, now: float) -> bool:
+        """Whether a stored session is past ``expires`` or ``max_age``."""
+        try:
+            expires_at = int(item["expires"]["N"])
+            written_at = int(item.get("written", {"N": "0"})["N"])
+            created_at = int(item.get("created", {"N": str(written_at)})["N"])
+        except (KeyError, ValueError):
+            return False  # malformed: :meth:`record` says so
+        if expires_at <= now:
+            return True
+        return self.max_age is not None and created_at + self.max_age <= now
 
     def record(self, item: Item, now: float) -> Record | None:
         """The session an item holds; ``None`` if expired, retired, too old or
         corrupt."""
-        if "data" not in item and "write_id" in item:
+        if retired(item):
             logger.debug("the session moved to a new id")
             return None
         try:
@@ -316,7 +345,42 @@ class Layout:
                 "ignoring undecodable session data in %s: %s", self.table, exc
             )
             return None
-        return Record(data, version, expires_at, written_at, payload, created_at)
+        issued_at = int(item.get("issued", {"N": str(created_at)})["N"])
+        return Record(
+            data,
+            version,
+            expires_at,
+            written_at,
+            payload,
+            created_at,
+            issued_at,
+            _text(item, "user_agent"),
+            _text(item, "ip"),
+        )
+
+
+@dataclasses.dataclass(frozen=True)
+class Client:
+    """What ``record_client`` keeps of the browser that first stored a session."""
+
+    #: The raw ``User-Agent`` header, cut to :data:`MAX_USER_AGENT` characters.
+    user_agent: str
+    #: The address the request came from (``request.remote_addr``).
+    ip: str
+
+
+#: The most characters of a ``User-Agent`` that are stored.
+MAX_USER_AGENT = 256
+
+
+def retired(item: Item) -> bool:
+    """Whether an item is retired: its session moved to a new id."""
+    return "retired" in item or ("data" not in item and "write_id" in item)
+
+
+def _text(item: Item, name: str) -> str | None:
+    value = item.get(name)
+    return None if value is None else value.get("S")
 
 
 def write_id_of(item: Item | None) -> str | None:
@@ -325,10 +389,3 @@ def write_id_of(item: Item | None) -> str | None:
         return None
     value = item.get("write_id")
     return None if value is None else value.get("S")
-
-
-def check_size(key: str, payload: bytes, *numbers: int, uid: str | None = None) -> None:
-    """:raises SessionTooLarge: the item would pass DynamoDB's 400 KB."""
-    size = item_size(key, payload, *numbers, uid=uid)
-    if size > MAX_ITEM_SIZE:
-        raise SessionTooLarge(size, MAX_ITEM_SIZE)

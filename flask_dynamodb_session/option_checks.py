@@ -171,7 +171,7 @@ def flag(key: str, value: t.Any) -> bool:
     raise ConfigurationError(key, value, "must be True or False")
 
 
-def capacity(key: str, value: t.Any) -> int:
+def whole_number(key: str, value: t.Any) -> int:
     number = 0
     if isinstance(value, int) and not isinstance(value, bool):
         number = value

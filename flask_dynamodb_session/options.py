@@ -23,6 +23,7 @@ import boto3.session
 from botocore.config import Config
 
 from . import option_checks as check
+from .exceptions import ConfigurationError
 
 if t.TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -123,13 +124,13 @@ class Settings:
     read_capacity: int = option(
         "SESSION_DYNAMODB_READ_CAPACITY",
         5,
-        check.capacity,
+        check.whole_number,
         "Provisioned read capacity of a table the package creates.",
     )
     write_capacity: int = option(
         "SESSION_DYNAMODB_WRITE_CAPACITY",
         5,
-        check.capacity,
+        check.whole_number,
         "Provisioned write capacity of a table the package creates.",
     )
     billing_mode: str = option(
@@ -162,6 +163,31 @@ class Settings:
         None,
         check.lifetime,
         "Absolute lifetime of a session from its creation, in seconds.",
+    )
+    max_sessions: int | None = option(
+        "SESSION_DYNAMODB_MAX_SESSIONS",
+        None,
+        check.whole_number,
+        "The most sessions a user keeps; a login ends the least recently"
+        " active others (needs user_key).",
+    )
+    rotate_after: int | None = option(
+        "SESSION_DYNAMODB_ROTATE_AFTER",
+        None,
+        check.lifetime,
+        "A session's id older than this many seconds moves to a new id.",
+    )
+    rotation_grace: int = option(
+        "SESSION_DYNAMODB_ROTATION_GRACE",
+        30,
+        check.interval,
+        "Seconds the old id of a rotated session still leads to it.",
+    )
+    record_client: bool = option(
+        "SESSION_DYNAMODB_RECORD_CLIENT",
+        False,
+        check.flag,
+        "Store the browser's User-Agent and address when a session is first stored.",
     )
 
 
@@ -220,4 +246,11 @@ def resolve(
     values: dict[str, t.Any] = {}
     for name, value in raw.items():
         values[name] = _CHECKS[name](CONFIG_KEYS[name], value)
-    return Settings(**values)
+    settings = Settings(**values)
+    if settings.max_sessions is not None and settings.user_key is None:
+        raise ConfigurationError(
+            CONFIG_KEYS["max_sessions"],
+            settings.max_sessions,
+            f"needs {CONFIG_KEYS['user_key']}, the session key of the user id",
+        )
+    return settings

@@ -13,7 +13,11 @@ The rules, in order:
 - read and unchanged: push its expiry when ``SESSION_REFRESH_EACH_REQUEST``
   is on and the last write is at least ``touch_after`` old (a failure only
   logs: the request read what it needed);
+- read through the id it was rotated from: set the new id's cookie;
 - anything else: nothing.
+
+Before that, a stored session whose id is older than ``rotate_after`` is
+moved to a new id (:func:`rotation_due`); it then saves as a new session.
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ if t.TYPE_CHECKING:
     from .session import ServerSideSession
 
 #: What the interface does with the session at the end of a request.
-Action = t.Literal["skip", "clear", "create", "update", "touch", "refresh"]
+Action = t.Literal["skip", "clear", "create", "update", "touch", "refresh", "cookie"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -74,7 +78,21 @@ def plan_save(
     assert record is not None
     if refresh_each_request and now - record.written_at >= touch_after:
         return SavePlan("refresh")
+    if session.moved:  # read through its rotated id: give the new one
+        return SavePlan("cookie")
     return SKIP
+
+
+def rotation_due(
+    session: ServerSideSession, rotate_after: int | None, now: float
+) -> bool:
+    """Whether a stored session's id is old enough to move to a new one."""
+    if rotate_after is None or not session.used or session.save_blocked:
+        return False
+    record = session.record
+    if record is None or session.new or not dict.__len__(session):
+        return False
+    return now - record.issued_at >= rotate_after
 
 
 def _plan_clear(session: ServerSideSession) -> SavePlan:

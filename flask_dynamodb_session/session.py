@@ -71,6 +71,12 @@ class ServerSideSession(dict[str, t.Any], SessionMixin):
         self.used = False
         #: The cookie's id was validly signed but the table did not have it.
         self.cookie_stale = False
+        #: The session is moving to a new id by rotation (not a login): it
+        #: keeps its creation time, and its old id leads to it for a while.
+        self.rotating = False
+        #: The cookie carries an id the session was rotated from: the
+        #: response must carry the new one.
+        self.moved = False
 
     # -- state -------------------------------------------------------------
 
@@ -108,6 +114,17 @@ class ServerSideSession(dict[str, t.Any], SessionMixin):
             self._new = True
         self._sid = new_sid()
         self.modified = True
+
+    def rotate(self) -> None:
+        """Move the session to a new id as rotation does (not a login)."""
+        self.regenerate()
+        self.rotating = True
+
+    def follow(self, sid: str) -> None:
+        """The session was found rotated to ``sid`` while it was saved."""
+        if sid != self._sid:
+            self._sid = sid
+            self.moved = True
 
     def block_save(self) -> None:
         """Make sure nothing of this request's changes is stored."""
@@ -147,6 +164,9 @@ class ServerSideSession(dict[str, t.Any], SessionMixin):
             self.cookie_stale = True
             return
         self.record = record
+        if record.moved_to is not None:
+            self._sid = record.moved_to
+            self.moved = True
         dict.update(self, record.data)
 
     def _replace_sid(self) -> None:

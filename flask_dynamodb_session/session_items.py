@@ -14,29 +14,31 @@ The IAM permissions the running app needs on the table: ``GetItem``,
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import logging
 import random
-import secrets
 import time
 import typing as t
 
 from botocore.exceptions import ClientError
 
-from . import serialization
+from . import rotation, serialization
+from .conflicts import GONE, Moved, merge, new_write_id
 from .exceptions import SessionBackendError, error_code
+from .item_size import check_size
 from .layout import (
-    WRITE_ID_SIZE,
+    Client,
     Item,
     Layout,
     Record,
     at_version,
-    check_size,
-    merge,
+    retired,
     write_id_of,
 )
 
 if t.TYPE_CHECKING:
+    from .events import Events
     from .gateway import Gateway
 
 logger = logging.getLogger(__name__)
@@ -55,9 +57,11 @@ class SessionItems:
     :param gateway: the gateway of the table, which sends every call.
     """
 
-    def __init__(self, gateway: Gateway) -> None:
+    def __init__(self, gateway: Gateway, events: Events) -> None:
         #: Sends the calls.
         self.gateway = gateway
+        #: Sends the lifecycle signals.
+        self.events = events
         #: The options of the table's store.
         self.settings = gateway.settings
         #: The table name.
@@ -89,28 +93,48 @@ class SessionItems:
         :return: ``None`` for a missing, expired or undecodable session.
         """
         mode = self.settings.consistent_read if consistent is None else consistent
-        key = self.key(sid)
         if mode != "auto":
-            return self._read(key, bool(mode))
-        record = self._read(key, False)
-        if record is None or record.version < min_version:
+            return self._read(sid, bool(mode))[0]
+        record, found = self._read(sid, False)
+        if (record is None and not found) or (
+            record is not None and record.version < min_version
+        ):
             logger.debug("an eventually consistent read missed a write; reading again")
-            record = self._read(key, True)
+            record = self._read(sid, True)[0]
         return record
 
-    def create(self, sid: str, data: t.Mapping[str, t.Any], lifetime: int) -> bool:
+    def create(
+        self,
+        sid: str,
+        data: t.Mapping[str, t.Any],
+        lifetime: int,
+        *,
+        created_at: int | None = None,
+        client: Client | None = None,
+    ) -> bool:
         """Store a new session, if the id is unused: one PutItem.
 
+        :param created_at: when the session was created, if before now (a
+            rotation moves a session to a new id, keeping its creation).
+        :param client: the browser's user agent and address, to record.
         :return: ``False`` if an item with that id exists already.
         :raises SessionTooLarge: before writing.
         """
         key = self.key(sid)
         payload = serialization.encode(data)
         now = int(time.time())
-        expires_at = self.layout.expires_at(now, lifetime, now)
+        created = now if created_at is None else created_at
+        expires_at = self.layout.expires_at(now, lifetime, created)
         write_id = new_write_id()
         item = self.layout.new_item(
-            key, payload, self.layout.uid(data), now, expires_at, write_id
+            key,
+            payload,
+            self.layout.uid(data),
+            now,
+            expires_at,
+            write_id,
+            created_at=created,
+            client=client,
         )
         try:
             self.gateway.call(
@@ -121,7 +145,7 @@ class SessionItems:
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
         except ClientError as exc:
-            return self._conflict(key, exc, write_id) is None
+            return self.conflict(key, exc, write_id) is None
         return True
 
     def save(
@@ -134,7 +158,7 @@ class SessionItems:
         removed: t.Collection[str],
         lifetime: int,
         created_at: int,
-    ) -> int | None:
+    ) -> tuple[int, str] | None:
         """Write a changed session read at ``version``: one UpdateItem.
 
         The write succeeds only if the item still exists at ``version``. On a
@@ -143,22 +167,34 @@ class SessionItems:
         write is retried, at most :data:`MAX_SAVE_ATTEMPTS` times; from the
         second conflict on, after a random pause that grows with each one.
 
-        :return: the version written, or ``None`` if the session was deleted
-            meanwhile (nothing is written then: a logout is never undone).
+        If the session was rotated meanwhile (another tab's request moved it
+        to a new id), the changes follow it to the new id.
+
+        :return: the version written and the id it was written under, or
+            ``None`` if the session was deleted meanwhile (nothing is written
+            then: a logout is never undone).
         :raises SessionTooLarge: before writing.
         :raises SessionBackendError: DynamoDB failed, or the races never ended.
         """
         key = self.key(sid)
         for attempt in range(MAX_SAVE_ATTEMPTS):
-            current = self._conditional_update(key, data, version, lifetime, created_at)
+            current = self.conditional_update(key, data, version, lifetime, created_at)
             if current is None:
-                return version + 1
-            if current is not _GONE and attempt:
+                return version + 1, sid
+            if isinstance(current, Moved):
+                moved = rotation.unseal(sid, current.sealed)
+                if moved is None:
+                    return None
+                record = self._read(moved, True)[0]
+                sid = moved if record is None else record.moved_to or moved
+                key = self.key(sid)
+                current = record or GONE
+            elif current is not GONE and attempt:
                 # Lost again: back off, then merge into a fresh read. Pausing
                 # between the read and the write would only let more writes in.
                 time.sleep(random.uniform(0, min(0.1, 0.002 * 2**attempt)))
-                current = self.load(sid, consistent=True) or _GONE
-            if current is _GONE:
+                current = self._read(sid, True)[0] or GONE
+            if current is GONE:
                 return None
             assert isinstance(current, Record)
             logger.debug("session changed meanwhile, merging (attempt %d)", attempt + 1)
@@ -170,71 +206,15 @@ class SessionItems:
             operation="UpdateItem",
         )
 
-    def supersede(
-        self,
-        old_sid: str,
-        new_sid: str,
-        data: t.Mapping[str, t.Any],
-        *,
-        version: int,
-        changed: t.Collection[str],
-        removed: t.Collection[str],
-        lifetime: int,
-    ) -> int | None:
-        """Retire ``old_sid`` in favour of ``new_sid``, already created with ``data``.
-
-        The old item is retired (:meth:`.records.Layout.retirement`) only if
-        it is still at ``version``: one UpdateItem. If another request changed
-        it meanwhile, that change is
-        merged into the new item (this request's ``changed`` and ``removed``
-        keys applied over it, as :meth:`save` does) and the retirement
-        retried. If the old item is gone (logged out meanwhile), the new one
-        is deleted too, so a logout is never undone.
-
-        :return: the version of the new item, or ``None`` if the session was
-            logged out meanwhile.
-        :raises SessionBackendError: DynamoDB failed, or the races never ended.
-        """
-        old_key, new_key = self.key(old_sid), self.key(new_sid)
-        new_version = 1
-        created_at = int(time.time())
-        for attempt in range(MAX_SAVE_ATTEMPTS):
-            current = self._retire(old_key, version)
-            if current is None:
-                return new_version
-            if current is _GONE:
-                break
-            assert isinstance(current, Record)
-            if attempt:
-                time.sleep(random.uniform(0, min(0.1, 0.002 * 2**attempt)))
-            logger.debug("the replaced session changed meanwhile, merging")
-            data = merge(current.data, data, changed, removed)
-            version = current.version
-            if (
-                self._conditional_update(
-                    new_key, data, new_version, lifetime, created_at
-                )
-                is not None
-            ):
-                break  # nobody else knows the new id: deleted by an admin
-            new_version += 1
-        else:
-            raise SessionBackendError(
-                "the session was changed by too many concurrent requests",
-                operation="UpdateItem",
-            )
-        self._delete_key(new_key)
-        return None
-
-    def touch(self, sid: str, lifetime: int, created_at: int) -> bool:
+    def touch(self, sid: str, lifetime: int, created_at: int) -> str | None:
         """Push an existing session's expiry: one UpdateItem.
 
         Only ``expires`` and ``written`` change (so the user index is not
         written). Repeating it changes nothing more, so a retried touch needs
-        no ``write_id``.
+        no ``write_id``. A session rotated meanwhile is touched under its new
+        id.
 
-        :return: ``False`` if the session no longer exists (or moved to a new
-            id).
+        :return: the id touched, or ``None`` if the session no longer exists.
         """
         now = int(time.time())
         update = self.layout.touch(
@@ -249,23 +229,38 @@ class SessionItems:
                 ConditionExpression=update.condition,
                 ExpressionAttributeNames=update.names,
                 ExpressionAttributeValues=update.values,
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
         except ClientError as exc:
-            if error_code(exc) == "ConditionalCheckFailedException":
-                return False
-            raise
-        return True
+            if error_code(exc) != "ConditionalCheckFailedException":
+                raise
+            item = t.cast("Item | None", exc.response.get("Item"))
+            sealed = None if item is None else self.layout.successor(item, now)
+            moved = None if sealed is None else rotation.unseal(sid, sealed)
+            if moved is None:
+                return None
+            return self.touch(moved, lifetime, created_at)
+        return sid
 
-    def delete(self, sid: str) -> None:
-        """Delete a session: one DeleteItem. A missing session is no error."""
-        self._delete_key(self.key(sid))
+    def delete(self, sid: str) -> Item | None:
+        """Delete a session: one DeleteItem. A missing session is no error.
+
+        :return: the item deleted, if there was one.
+        """
+        return self.delete_key(self.key(sid))
 
     # -- helpers ------------------------------------------------------------
 
-    def _delete_key(self, key: str) -> None:
-        self.gateway.call("DeleteItem", TableName=self.table, Key={"id": {"S": key}})
+    def delete_key(self, key: str) -> Item | None:
+        response = self.gateway.call(
+            "DeleteItem",
+            TableName=self.table,
+            Key={"id": {"S": key}},
+            ReturnValues="ALL_OLD",
+        )
+        return t.cast("Item | None", response.get("Attributes"))
 
-    def _conditional_update(
+    def conditional_update(
         self,
         key: str,
         data: t.Mapping[str, t.Any],
@@ -294,40 +289,17 @@ class SessionItems:
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
         except ClientError as exc:
-            return self._conflict(key, exc, write_id)
+            return self.conflict(key, exc, write_id)
         return None
 
-    def _retire(self, key: str, version: int) -> Record | object | None:
-        """Retire an item still at ``version``: its session moved to a new id.
-
-        :return: ``None`` on success, else what is stored now.
-        """
-        write_id = new_write_id()
-        update = self.layout.retirement(int(time.time()), write_id)
-        update.values[":v"] = {"N": str(version)}
-        try:
-            self.gateway.call(
-                "UpdateItem",
-                TableName=self.table,
-                Key={"id": {"S": key}},
-                UpdateExpression=update.expression,
-                ConditionExpression=at_version(version),
-                ExpressionAttributeNames=update.names,
-                ExpressionAttributeValues=update.values,
-                ReturnValuesOnConditionCheckFailure="ALL_OLD",
-            )
-        except ClientError as exc:
-            return self._conflict(key, exc, write_id)
-        return None
-
-    def _conflict(
+    def conflict(
         self, key: str, exc: ClientError, write_id: str
     ) -> Record | object | None:
         """What is stored now, after a write's condition failed.
 
         :return: ``None`` if what is stored is the write itself (it was
             applied, its answer lost, and its retry failed the condition),
-            ``_GONE`` if nothing usable is stored, else the stored session.
+            ``GONE`` if nothing usable is stored, else the stored session.
         """
         if error_code(exc) != "ConditionalCheckFailedException":
             raise exc
@@ -337,16 +309,67 @@ class SessionItems:
         if write_id_of(item) == write_id:
             logger.info("a retried write had been applied already")
             return None
+        sealed = None if item is None else self.layout.successor(item, time.time())
+        if sealed is not None:
+            return Moved(sealed)
         record = None if item is None else self._record(item)
         if record is None:
             logger.info("the session was deleted meanwhile; its changes are dropped")
-            return _GONE
+            return GONE
         return record
 
-    def _read(self, key: str, consistent: bool) -> Record | None:
-        """One GetItem of a stored key; ``None`` if missing, expired or corrupt."""
+    def _read(self, sid: str, consistent: bool) -> tuple[Record | None, bool]:
+        """One GetItem of a session (two when it was rotated, within the grace).
+
+        An expired session (or one past ``max_age``) is refused and deleted,
+        if it is still as it was read (one conditional DeleteItem), so that it
+        is reported ended once.
+
+        :return: the session, or ``None`` if missing, retired, expired or
+            corrupt; and whether an item was found.
+        """
+        key = self.key(sid)
         item = self._get_item(key, consistent)
-        return None if item is None else self._record(item)
+        if item is None:
+            return None, False
+        now = time.time()
+        sealed = self.layout.successor(item, now)
+        if sealed is not None:
+            moved = rotation.unseal(sid, sealed)
+            record = None if moved is None else self._read(moved, True)[0]
+            if moved is None or record is None:
+                return None, True
+            logger.debug("the session was rotated; following it to its new id")
+            return dataclasses.replace(record, moved_to=record.moved_to or moved), True
+        if not retired(item) and self.layout.expired(item, now):
+            self._end_expired(key, item)
+            return None, True
+        return self.layout.record(item, now), True
+
+    def _end_expired(self, key: str, item: Item) -> None:
+        """Delete an expired session still as it was read; report it ended."""
+        values: dict[str, t.Any] = {":e": item["expires"]}
+        condition = "#e = :e AND attribute_not_exists(#v)"
+        if "version" in item:
+            values[":v"] = item["version"]
+            condition = "#e = :e AND #v = :v"
+        try:
+            self.gateway.call(
+                "DeleteItem",
+                TableName=self.table,
+                Key={"id": {"S": key}},
+                ConditionExpression=condition,
+                ExpressionAttributeNames={"#e": "expires", "#v": "version"},
+                ExpressionAttributeValues=values,
+            )
+        except ClientError as exc:
+            if error_code(exc) != "ConditionalCheckFailedException":
+                raise
+            return  # changed or gone meanwhile: not this read's to report
+        except SessionBackendError as exc:
+            logger.warning("an expired session could not be deleted: %s", exc)
+            return
+        self.events.ended(key, "expired", item=item)
 
     def _get_item(self, key: str, consistent: bool) -> Item | None:
         """One GetItem of a stored key: the item as stored, if any."""
@@ -360,11 +383,3 @@ class SessionItems:
 
     def _record(self, item: Item) -> Record | None:
         return self.layout.record(item, time.time())
-
-
-_GONE = object()
-
-
-def new_write_id() -> str:
-    """A random ``write_id``: 64 bits, as hex."""
-    return secrets.token_hex(WRITE_ID_SIZE // 2)

@@ -14,15 +14,16 @@ from __future__ import annotations
 import logging
 import time
 import typing as t
+from datetime import timedelta
 
 from . import serialization, sweep, table, users
+from .events import Events
 from .gateway import Gateway
-from .layout import MAX_VERSION, check_size, seconds
+from .item_size import check_size
+from .layout import MAX_VERSION, retired
 from .session_items import SessionItems
 
 if t.TYPE_CHECKING:
-    from datetime import timedelta
-
     from .options import Settings
     from .sweep import ExpiredSweep
     from .table import TableSetup
@@ -49,8 +50,10 @@ class SessionStore:
         self.gateway = Gateway(settings)
         self.gateway.sender = self
         self.gateway.on_missing_table = self._create_missing_table
+        #: Sends the lifecycle signals of this store's sessions.
+        self.events = Events(settings, sender=self)
         #: The reads and writes of the request path.
-        self.items = SessionItems(self.gateway)
+        self.items = SessionItems(self.gateway, self.events)
 
     @property
     def table(self) -> str:
@@ -106,7 +109,9 @@ class SessionStore:
 
         A missing session is no error.
         """
-        self.items.delete(sid)
+        item = self.items.delete(sid)
+        if item is not None and not retired(item):
+            self.events.ended(self.key(sid), "revoked", item=item)
 
     def create_table(
         self,
@@ -130,7 +135,7 @@ class SessionStore:
 
     def delete_expired(self, **options: t.Any) -> ExpiredSweep:
         """Delete every expired session now; see :func:`.sweep.delete_expired`."""
-        return sweep.delete_expired(self.gateway, **options)
+        return sweep.delete_expired(self.gateway, events=self.events, **options)
 
     def sessions_of(
         self, user_id: str | int, *, current_sid: str | None = None
@@ -170,3 +175,10 @@ class SessionStore:
                 " table %s stay until `flask dynamo-session delete-expired` runs",
                 self.table,
             )
+
+
+def seconds(value: int | float | timedelta) -> int:
+    """Whole seconds of a lifetime given as a number or a timedelta."""
+    if isinstance(value, timedelta):
+        return int(value.total_seconds())
+    return int(value)

@@ -25,7 +25,7 @@ from datetime import datetime
 
 from .batches import MAX_BATCH_ATTEMPTS, backoff_delay
 from .exceptions import SessionBackendError
-from .layout import DIGEST_LENGTH
+from .layout import DIGEST_LENGTH, retired
 
 if t.TYPE_CHECKING:
     from mypy_boto3_dynamodb.type_defs import (
@@ -34,6 +34,7 @@ if t.TYPE_CHECKING:
         WriteRequestTypeDef,
     )
 
+    from .events import Events
     from .gateway import Gateway
 
 logger = logging.getLogger(__name__)
@@ -82,6 +83,7 @@ def delete_expired(
     now: float | datetime | None = None,
     progress: t.Callable[[ExpiredSweep], object] | None = None,
     max_backoff: float = 5.0,
+    events: Events | None = None,
 ) -> ExpiredSweep:
     """Delete every expired session now, without waiting for DynamoDB's TTL.
 
@@ -109,6 +111,9 @@ def delete_expired(
         caller's thread.
     :param max_backoff: the longest wait between two attempts of a batch, in
         seconds.
+    :param events: the store's signals, to report each session deleted as
+        ended (``"expired"``); items retired by a move to a new id are no
+        sessions and are not reported.
     :return: the final counts.
     :raises ValueError: ``segments`` or ``page_size`` below 1, or a naive
         ``now``.
@@ -121,6 +126,7 @@ def delete_expired(
     cutoff = _cutoff(now)
     _ = gateway.admin_client  # a configuration error surfaces here, not in a thread
     sweeper = _Sweeper(gateway, cutoff, segments, page_size, dry_run, max_backoff)
+    sweeper.events = events
     totals = ExpiredSweep(dry_run=dry_run, cutoff=cutoff, segments=segments)
     threads = min(segments, MAX_THREADS)
     with concurrent.futures.ThreadPoolExecutor(
@@ -179,6 +185,8 @@ class _Sweeper:
         #: Set when the sweep ends early: the other segments stop after
         #: their current page.
         self.stop = threading.Event()
+        #: Reports the sessions deleted, if set.
+        self.events: Events | None = None
 
     def sweep(self, segment: int) -> None:
         """Scan one segment page by page, deleting what has expired."""
@@ -186,12 +194,15 @@ class _Sweeper:
             request = self._scan_request(segment)
             while not self.stop.is_set():
                 page = self.gateway.call("Scan", **request)
-                keys = [
-                    {"id": item["id"]}
-                    for item in page.get("Items", ())
-                    if self._expired(item)
+                expired = [
+                    item for item in page.get("Items", ()) if self._expired(item)
                 ]
+                keys = [{"id": item["id"]} for item in expired]
                 deleted = 0 if self.dry_run else self._delete(keys)
+                if deleted and self.events is not None:
+                    for item in expired:
+                        if not retired(item):
+                            self.events.ended(item["id"]["S"], "expired", item=item)
                 self.pages.put((page.get("ScannedCount", 0), len(keys), deleted))
                 last_key = page.get("LastEvaluatedKey")
                 if not last_key:
@@ -215,9 +226,14 @@ class _Sweeper:
             values[":length"] = {"N": str(len(self.prefix) + DIGEST_LENGTH)}
         request: ScanInputTypeDef = {
             "TableName": self.gateway.table,
-            "ProjectionExpression": "#i, #e",
+            "ProjectionExpression": "#i, #e, #u, #r",
             "FilterExpression": condition,
-            "ExpressionAttributeNames": {"#i": "id", "#e": "expires"},
+            "ExpressionAttributeNames": {
+                "#i": "id",
+                "#e": "expires",
+                "#u": "uid",
+                "#r": "retired",
+            },
             "ExpressionAttributeValues": values,
             "Limit": self.page_size,
         }

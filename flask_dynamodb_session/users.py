@@ -25,7 +25,7 @@ from botocore.exceptions import ClientError
 
 from .batches import MAX_BATCH_ATTEMPTS, backoff_delay
 from .exceptions import ConfigurationError, SessionBackendError, error_code
-from .layout import DIGEST_LENGTH
+from .layout import DIGEST_LENGTH, retired
 from .table import INDEX_NAME, index_status
 
 if t.TYPE_CHECKING:
@@ -36,6 +36,7 @@ if t.TYPE_CHECKING:
         KeysAndAttributesTypeDef,
     )
 
+    from .events import Reason
     from .session_items import SessionItems
 
 logger = logging.getLogger(__name__)
@@ -53,6 +54,9 @@ _READ_NAMES = {
     "#w": "written",
     "#c": "created",
     "#u": "uid",
+    "#a": "user_agent",
+    "#p": "ip",
+    "#r": "retired",
     "#v": "version",
 }
 
@@ -76,6 +80,12 @@ class UserSession:
     data: dict[str, t.Any] = dataclasses.field(repr=False)
     #: It is the session whose id was given as ``current_sid``.
     current: bool = False
+    #: The browser's raw ``User-Agent`` when the session was first stored
+    #: (``record_client``), else ``None``.
+    user_agent: str | None = None
+    #: The browser's address when the session was first stored
+    #: (``record_client``), else ``None``.
+    ip: str | None = None
 
 
 def user_uid(items: SessionItems, user_id: str | int) -> str:
@@ -139,7 +149,7 @@ def revoke(
     """Delete one session by its :attr:`UserSession.handle`: one DeleteItem.
 
     :param handle: the handle, as :func:`sessions_of` gave it. A string that
-        is not a stored key of this items is refused without any call.
+        is not a stored key of this store is refused without any call.
     :param user_id: delete it only if it is this user's session (a
         conditional delete: a handle posted by a browser can never delete
         another user's session).
@@ -150,9 +160,39 @@ def revoke(
     """
     uid = None if user_id is None else user_uid(items, user_id)
     if not isinstance(handle, str) or not _is_handle(items, handle):
-        logger.info("refusing to revoke a handle that is no session key of this items")
+        logger.info("refusing to revoke a handle that is no session key of this store")
         return False
-    return _delete(items, handle, uid)
+    return _delete(items, handle, uid, "revoked")
+
+
+def evict(items: SessionItems, uid: str, *, keep: str, limit: int) -> int:
+    """End a user's sessions beyond ``limit``, least recently active first.
+
+    Called once a session of the user was first stored (a login): ``keep``,
+    its handle, always stays. One Query of the index and one BatchGetItem,
+    then one DeleteItem per session ended (each only if it still belongs to
+    the user), each reported ended as ``"evicted"``. The index is eventually
+    consistent: a session stored in the same instant may not be counted yet.
+
+    :return: how many sessions were ended.
+    """
+    handles = [handle for handle in _handles(items, uid) if handle != keep]
+    if len(handles) < limit:
+        return 0
+    now = time.time()
+    live = []
+    for item in _read_items(items, handles):
+        session = _user_session(items, item, uid, now)
+        if session is not None:
+            live.append(session)
+    live.sort(key=lambda session: (session.last_seen, session.created_at))
+    ended = 0
+    for session in live[: max(0, len(live) - (limit - 1))]:
+        if _delete(items, session.handle, uid, "evicted"):
+            ended += 1
+    if ended:
+        logger.info("ended %d sessions of a user beyond the limit", ended)
+    return ended
 
 
 def revoke_user(
@@ -174,7 +214,7 @@ def revoke_user(
     kept = None if keep_sid is None else items.key(keep_sid)
     deleted = 0
     for handle in _handles(items, uid):
-        if handle != kept and _delete(items, handle, uid):
+        if handle != kept and _delete(items, handle, uid, "revoked"):
             deleted += 1
     logger.info("revoked %d sessions of a user", deleted)
     return deleted
@@ -294,11 +334,14 @@ def _user_session(
         last_seen=_utc(record.written_at),
         expires_at=_utc(record.expires_at),
         data=record.data,
+        user_agent=record.user_agent,
+        ip=record.ip,
     )
 
 
-def _delete(items: SessionItems, handle: str, uid: str | None) -> bool:
-    """Delete a stored key, if it exists (and holds ``uid``, if given)."""
+def _delete(items: SessionItems, handle: str, uid: str | None, reason: Reason) -> bool:
+    """Delete a stored key, if it exists (and holds ``uid``, if given), and
+    report the session ended for ``reason``."""
     condition: dict[str, t.Any]
     if uid is None:
         condition = {"ConditionExpression": "attribute_exists(id)"}
@@ -309,21 +352,25 @@ def _delete(items: SessionItems, handle: str, uid: str | None) -> bool:
             "ExpressionAttributeValues": {":uid": {"S": uid}},
         }
     try:
-        items.gateway.call(
+        response = items.gateway.call(
             "DeleteItem",
             TableName=items.table,
             Key={"id": {"S": handle}},
+            ReturnValues="ALL_OLD",
             **condition,
         )
     except ClientError as exc:
         if error_code(exc) != "ConditionalCheckFailedException":
             raise
         return False
+    item = response.get("Attributes")
+    if item is not None and not retired(item):
+        items.events.ended(handle, reason, item=item)
     return True
 
 
 def _is_handle(items: SessionItems, handle: str) -> bool:
-    """``handle`` is a stored key of this items: the prefix and 64 hex digits."""
+    """``handle`` is a stored key of this store: the prefix and 64 hex digits."""
     prefix = items.settings.key_prefix
     return (
         handle.startswith(prefix) and _DIGEST.fullmatch(handle, len(prefix)) is not None
