@@ -523,7 +523,9 @@ def test_delete_expired_segments(
 
     assert result.exit_code == 0, result.output
     assert "Deleted 40 expired sessions" in result.stdout
-    sweep_requests = [r for r in requests if r["ProjectionExpression"] == "#i, #e"]
+    sweep_requests = [
+        r for r in requests if r["ProjectionExpression"] == "#i, #e, #u, #r"
+    ]
     assert len(sweep_requests) == segments
     assert stored_ids(dynamodb) == aged_table[1]
     if segments > 1:

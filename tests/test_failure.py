@@ -18,7 +18,7 @@ from flask_dynamodb_session import (
     SessionBackendError,
     SessionTooLarge,
 )
-from flask_dynamodb_session.layout import MAX_ITEM_SIZE
+from flask_dynamodb_session.item_size import MAX_ITEM_SIZE
 from tests.support.proxy import DynamoProxy, Fault
 from tests.support.servers import delete_table
 

@@ -11,7 +11,7 @@ from botocore.exceptions import ClientError
 from freezegun import freeze_time
 
 from flask_dynamodb_session import SessionTooLarge, serialization
-from flask_dynamodb_session.layout import MAX_ITEM_SIZE, item_size, number_size
+from flask_dynamodb_session.item_size import MAX_ITEM_SIZE, item_size, number_size
 from flask_dynamodb_session.options import Settings
 from flask_dynamodb_session.store import SessionStore
 from tests.support.servers import DynaliteServer, delete_table
@@ -34,7 +34,8 @@ def test_item_size_counts_names_and_values() -> None:
     size = item_size(key, b"x" * 100, 1, 2, 3, 4)
     names = len("iddataexpireswrittenversioncreatedwrite_id")
     write_id = 16
-    assert size == names + 64 + 100 + 4 * 3 + write_id
+    issued = len("issued") + 7
+    assert size == names + 64 + 100 + 4 * 3 + write_id + issued
     with_user = item_size(key, b"x" * 100, 1, 2, 3, 4, uid="app:alice")
     assert with_user == size + len("uid") + len("app:alice")
 

@@ -9,7 +9,6 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 from freezegun import freeze_time
-from tests.support.apps import COOKIE, TABLE, make_app
 
 from flask_dynamodb_session import (
     DynamoDBSessionInterface,
@@ -18,6 +17,7 @@ from flask_dynamodb_session import (
     session_ended,
     session_rotated,
 )
+from tests.support.apps import COOKIE, TABLE, make_app
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterator
@@ -26,6 +26,7 @@ if t.TYPE_CHECKING:
     from flask import Flask
     from flask.testing import FlaskClient
     from mypy_boto3_dynamodb import DynamoDBClient
+
     from tests.support.apps import CallCounter
 
 START = datetime(2026, 3, 1, 12, 0, tzinfo=timezone.utc)

@@ -109,8 +109,13 @@ def test_reads_only_keys_and_expiry_of_expired_items(
     assert sorted(request["Segment"] for request in requests) == [0, 1]
     for request in requests:
         assert request["TotalSegments"] == 2
-        assert request["ProjectionExpression"] == "#i, #e"
-        assert request["ExpressionAttributeNames"] == {"#i": "id", "#e": "expires"}
+        assert request["ProjectionExpression"] == "#i, #e, #u, #r"
+        assert request["ExpressionAttributeNames"] == {
+            "#i": "id",
+            "#e": "expires",
+            "#u": "uid",
+            "#r": "retired",
+        }
         assert request["FilterExpression"] == "#e <= :cutoff AND size(#i) = :length"
         assert request["ExpressionAttributeValues"] == {
             ":cutoff": {"N": str(NOW)},

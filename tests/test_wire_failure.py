@@ -16,7 +16,7 @@ from botocore.config import Config
 from flask import session
 
 from flask_dynamodb_session import ServerSideSession, SessionTooLarge
-from flask_dynamodb_session.layout import MAX_ITEM_SIZE
+from flask_dynamodb_session.item_size import MAX_ITEM_SIZE
 from tests.support.apps import CallCounter
 from tests.support.proxy import Call, DynamoProxy, Fault
 from tests.support.wire import Wire
