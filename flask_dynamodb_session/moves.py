@@ -14,12 +14,10 @@ import random
 import time
 import typing as t
 
-from botocore.exceptions import ClientError
-
 from . import rotation
 from .conflicts import GONE, Moved, merge, new_write_id
 from .exceptions import SessionBackendError
-from .layout import Record, at_version
+from .layout import Record
 from .session_items import MAX_SAVE_ATTEMPTS
 
 if t.TYPE_CHECKING:
@@ -116,18 +114,4 @@ def retire(
     now = int(time.time())
     until = None if grace is None else now + grace
     update = items.layout.retirement(now, write_id, successor=successor, until=until)
-    update.values[":v"] = {"N": str(version)}
-    try:
-        items.gateway.call(
-            "UpdateItem",
-            TableName=items.table,
-            Key={"id": {"S": key}},
-            UpdateExpression=update.expression,
-            ConditionExpression=at_version(version),
-            ExpressionAttributeNames=update.names,
-            ExpressionAttributeValues=update.values,
-            ReturnValuesOnConditionCheckFailure="ALL_OLD",
-        )
-    except ClientError as exc:
-        return items.conflict(key, exc, write_id)
-    return None
+    return items.update_at_version(key, update, version, write_id)

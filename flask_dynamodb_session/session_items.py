@@ -32,6 +32,7 @@ from .layout import (
     Item,
     Layout,
     Record,
+    Update,
     at_version,
     retired,
     write_id_of,
@@ -276,6 +277,15 @@ class SessionItems:
         check_size(key, payload, expires_at, now, created_at, version + 1, uid=uid)
         write_id = new_write_id()
         update = self.layout.update(payload, uid, now, expires_at, write_id=write_id)
+        return self.update_at_version(key, update, version, write_id)
+
+    def update_at_version(
+        self, key: str, update: Update, version: int, write_id: str
+    ) -> Record | object | None:
+        """One UpdateItem of an item still at ``version``, carrying ``write_id``.
+
+        :return: ``None`` on success, else what is stored (:meth:`conflict`).
+        """
         update.values[":v"] = {"N": str(version)}
         try:
             self.gateway.call(
