@@ -21,6 +21,7 @@ from .exceptions import ConfigurationError
 
 if t.TYPE_CHECKING:
     from flask import Flask
+    from flask.sessions import SessionInterface
 
 logger = logging.getLogger(__name__)
 
@@ -99,3 +100,19 @@ class CookieSigner:
         """The signed cookie value of ``sid`` (and ``version``, if given)."""
         payload = sid if version is None else f"{sid}.{version}"
         return self.signer(app).sign(payload).decode("ascii")
+
+
+def cookie_options(interface: SessionInterface, app: Flask) -> dict[str, t.Any]:
+    """The attributes of the session cookie, from Flask's config as the
+    interface's ``get_cookie_*`` methods read it."""
+    options: dict[str, t.Any] = {
+        "domain": interface.get_cookie_domain(app),
+        "path": interface.get_cookie_path(app),
+        "secure": interface.get_cookie_secure(app),
+        "samesite": interface.get_cookie_samesite(app),
+        "httponly": interface.get_cookie_httponly(app),
+    }
+    partitioned = getattr(interface, "get_cookie_partitioned", None)
+    if partitioned is not None and partitioned(app):
+        options["partitioned"] = True
+    return options

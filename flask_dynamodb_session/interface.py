@@ -19,7 +19,7 @@ from flask.sessions import SessionInterface
 from flask.signals import got_request_exception
 
 from . import moves, users
-from .cookies import CookieSigner
+from .cookies import CookieSigner, cookie_options
 from .exceptions import SessionBackendError
 from .layout import Client, retired
 from .options import Settings, check_option_names, resolve
@@ -152,7 +152,8 @@ class DynamoDBSessionInterface(SessionInterface):
     # -- the request ---------------------------------------------------------
 
     def open_session(self, app: Flask, request: Request) -> ServerSideSession | None:
-        """Read the session id from the cookie; no DynamoDB call.
+        """Read the session id from the cookie (or the ``id_header``); no
+        DynamoDB call.
 
         Without ``SECRET_KEY`` this returns ``None``, as Flask's own cookie
         session does: the request is served with Flask's null session, which
@@ -161,8 +162,12 @@ class DynamoDBSessionInterface(SessionInterface):
         state = self._state(app)
         if not app.secret_key:
             return None
-        cookie = request.cookies.get(self.get_cookie_name(app))
-        sid, version = state.cookies.read(app, cookie)
+        header = state.settings.id_header
+        if header is not None:
+            signed = request.headers.get(header)
+        else:
+            signed = request.cookies.get(self.get_cookie_name(app))
+        sid, version = state.cookies.read(app, signed)
         loader = state.store.items.load
         if version:
             loader = functools.partial(loader, min_version=version)
@@ -171,16 +176,17 @@ class DynamoDBSessionInterface(SessionInterface):
         return session
 
     def save_session(self, app: Flask, session: t.Any, response: Response) -> None:
-        """Store what changed and set or delete the cookie.
+        """Store what changed and set or delete the cookie (or answer the
+        ``id_header``).
 
         A DynamoDB failure turns the response into a 503 with ``Retry-After``
         that sets no cookie.
         """
         if not isinstance(session, ServerSideSession):
             return
-        if session.accessed and not session.save_blocked:
-            response.vary.add("Cookie")
         state = self._state(app)
+        if session.accessed and not session.save_blocked:
+            response.vary.add(state.settings.id_header or "Cookie")
         now = time.time()
         if rotation_due(session, state.settings.rotate_after, now):
             session.rotate()
@@ -344,19 +350,6 @@ class DynamoDBSessionInterface(SessionInterface):
 
     # -- cookies -------------------------------------------------------------
 
-    def _cookie_options(self, app: Flask) -> dict[str, t.Any]:
-        options: dict[str, t.Any] = {
-            "domain": self.get_cookie_domain(app),
-            "path": self.get_cookie_path(app),
-            "secure": self.get_cookie_secure(app),
-            "samesite": self.get_cookie_samesite(app),
-            "httponly": self.get_cookie_httponly(app),
-        }
-        partitioned = getattr(self, "get_cookie_partitioned", None)
-        if partitioned is not None and partitioned(app):
-            options["partitioned"] = True
-        return options
-
     def _set_cookie(
         self,
         app: Flask,
@@ -370,6 +363,11 @@ class DynamoDBSessionInterface(SessionInterface):
         # browser wrote last, so that its next read can tell a stale answer.
         auto = state.settings.consistent_read == "auto"
         value = state.cookies.write(app, session.sid, version if auto else None)
+        header = state.settings.id_header
+        if header is not None:
+            response.headers[header] = value
+            response.vary.add(header)
+            return
         expires = self.get_expiration_time(app, session)
         max_age = state.settings.max_age
         if expires is not None and max_age is not None:
@@ -380,10 +378,15 @@ class DynamoDBSessionInterface(SessionInterface):
             self.get_cookie_name(app),
             value,
             expires=expires,
-            **self._cookie_options(app),
+            **cookie_options(self, app),
         )
         response.vary.add("Cookie")
 
     def _delete_cookie(self, app: Flask, response: Response) -> None:
-        response.delete_cookie(self.get_cookie_name(app), **self._cookie_options(app))
+        header = self._state(app).settings.id_header
+        if header is not None:  # a cleared session answers an empty header
+            response.headers[header] = ""
+            response.vary.add(header)
+            return
+        response.delete_cookie(self.get_cookie_name(app), **cookie_options(self, app))
         response.vary.add("Cookie")

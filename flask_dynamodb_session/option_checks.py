@@ -184,6 +184,23 @@ def whole_number(key: str, value: t.Any) -> int:
     return number
 
 
+#: An HTTP field name: an RFC 9110 token.
+_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+
+
+def header_name(key: str, value: t.Any) -> str:
+    name = text(key, value).strip()
+    if not _TOKEN.fullmatch(name):
+        raise ConfigurationError(
+            key, value, "must be an HTTP header name, such as 'X-Session-Id'"
+        )
+    if name.lower() in ("cookie", "set-cookie"):
+        raise ConfigurationError(
+            key, value, "must not be a cookie header: the id travels in a header"
+        )
+    return name
+
+
 def billing_mode(key: str, value: t.Any) -> str:
     mode = text(key, value).upper()
     if mode not in BILLING_MODES:

@@ -183,6 +183,13 @@ class Settings:
         check.interval,
         "Seconds the old id of a rotated session still leads to it.",
     )
+    id_header: str | None = option(
+        "SESSION_DYNAMODB_ID_HEADER",
+        None,
+        check.header_name,
+        "Carry the signed session id in this request and response header"
+        " instead of a cookie (APIs, mobile apps).",
+    )
     record_client: bool = option(
         "SESSION_DYNAMODB_RECORD_CLIENT",
         False,
