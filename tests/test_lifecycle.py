@@ -322,17 +322,23 @@ def test_an_old_id_moves_to_a_new_one(
             assert new_raw not in bytes(value.get("B", b""))
 
 
+def logged_in_tab(app: Flask) -> tuple[FlaskClient, str]:
+    """A browser tab logged in at :data:`START`, and its cookie's value."""
+    tab = app.test_client()
+    with freeze_time(START):
+        tab.post("/login/alice")
+    cookie = tab.get_cookie(COOKIE)
+    assert cookie is not None
+    return tab, cookie.value
+
+
 def test_the_old_id_leads_to_the_session_during_the_grace(
     options: dict[str, t.Any], seen: list[Seen], calls: CallCounter
 ) -> None:
     app = rotating_app(options)
-    tab = app.test_client()
-    with freeze_time(START):
-        tab.post("/login/alice")
-    old_cookie = tab.get_cookie(COOKIE)
-    assert old_cookie is not None
+    tab, old_cookie = logged_in_tab(app)
     other_tab = app.test_client()
-    other_tab.set_cookie(COOKIE, old_cookie.value)
+    other_tab.set_cookie(COOKIE, old_cookie)
     with freeze_time(START + timedelta(minutes=11)):
         tab.get("/read")  # rotates
     new_sid = sid_of(app, tab)
@@ -345,7 +351,7 @@ def test_the_old_id_leads_to_the_session_during_the_grace(
         assert other_tab.post("/set/theme/dark").status_code == 200
         assert tab.get("/get/theme").json == {"value": "dark"}
     late_tab = app.test_client()
-    late_tab.set_cookie(COOKIE, old_cookie.value)
+    late_tab.set_cookie(COOKIE, old_cookie)
     with freeze_time(START + timedelta(minutes=12)):
         assert late_tab.get("/get/user").json == {"value": None}
         assert tab.get("/get/user").json == {"value": "alice"}
@@ -356,23 +362,17 @@ def test_a_request_in_flight_during_a_rotation_follows_it(
     options: dict[str, t.Any],
 ) -> None:
     app = rotating_app(options)
-    tab = app.test_client()
-    with freeze_time(START):
-        tab.post("/login/alice")
-    old_cookie = tab.get_cookie(COOKIE)
-    assert old_cookie is not None
+    tab, old_cookie = logged_in_tab(app)
     interface = app.session_interface
     with freeze_time(START + timedelta(minutes=11)):
         # The slow request reads the session before the rotation...
-        context = app.test_request_context(
-            headers={"Cookie": f"{COOKIE}={old_cookie.value}"}
-        )
+        context = app.test_request_context(headers={"Cookie": f"{COOKIE}={old_cookie}"})
         with context:
             slow = interface.open_session(app, context.request)
             assert slow is not None
             assert slow["user"] == "alice"
         tab.get("/read")  # ...another request rotates it...
-        assert sid_of(app, tab) != old_cookie.value
+        assert sid_of(app, tab) != old_cookie
         slow["cart"] = ["pear"]
         response = app.response_class("")
         with context:

@@ -106,18 +106,9 @@ def test_a_lambda_event_with_base64_images(
 def test_retired_items_and_other_tables_keys_are_skipped(
     store: SessionStore, ended: list[dict[str, t.Any]]
 ) -> None:
-    retired = {
-        "eventName": "REMOVE",
-        "userIdentity": TTL_IDENTITY,
-        "dynamodb": {
-            "Keys": {"id": {"S": store.key("e" * 43)}},
-            "OldImage": {
-                "id": {"S": store.key("e" * 43)},
-                "retired": {"N": "1"},
-                "expires": {"N": "1"},
-            },
-        },
-    }
+    handle = store.key("e" * 43)
+    image = {"id": {"S": handle}, "retired": {"N": "1"}, "expires": {"N": "1"}}
+    retired = ttl_removal(handle, image)
     foreign = {
         "eventName": "REMOVE",
         "userIdentity": TTL_IDENTITY,
@@ -128,15 +119,19 @@ def test_retired_items_and_other_tables_keys_are_skipped(
     assert ended == []
 
 
+def ttl_removal(handle: str, image: dict[str, t.Any] | None = None) -> dict[str, t.Any]:
+    """A stream record of the TTL service removing ``handle``."""
+    change: dict[str, t.Any] = {"Keys": {"id": {"S": handle}}}
+    if image is not None:
+        change["OldImage"] = image
+    return {"eventName": "REMOVE", "userIdentity": TTL_IDENTITY, "dynamodb": change}
+
+
 def test_a_record_without_its_image_still_reports_the_handle(
     store: SessionStore, ended: list[dict[str, t.Any]]
 ) -> None:
     handle = store.key("f" * 43)
-    record = {
-        "eventName": "REMOVE",
-        "userIdentity": TTL_IDENTITY,
-        "dynamodb": {"Keys": {"id": {"S": handle}}},
-    }
+    record = ttl_removal(handle)
     assert report_expired(store, {"Records": [record]}) == 1
     assert ended == [
         {"sender": store, "handle": handle, "user_id": None, "reason": "expired"}
@@ -147,17 +142,6 @@ def test_user_id_from_the_uid_when_the_data_is_unreadable(
     store: SessionStore, ended: list[dict[str, t.Any]]
 ) -> None:
     handle = store.key("g" * 43)
-    record = {
-        "eventName": "REMOVE",
-        "userIdentity": TTL_IDENTITY,
-        "dynamodb": {
-            "Keys": {"id": {"S": handle}},
-            "OldImage": {
-                "id": {"S": handle},
-                "data": {"B": b"\x07garbage"},
-                "uid": {"S": "42"},
-            },
-        },
-    }
-    report_expired(store, [record])
+    image = {"id": {"S": handle}, "data": {"B": b"\x07garbage"}, "uid": {"S": "42"}}
+    report_expired(store, [ttl_removal(handle, image)])
     assert ended[0]["user_id"] == "42"
