@@ -95,6 +95,7 @@ class Connection:
         self.sock = sock
         self.url = url
         self.read_timeout = read_timeout
+        self._timeout: float | None = sock.gettimeout()
         self._parser = httptools.HttpResponseParser(self)
         self._raw_headers: list[tuple[bytes, bytes]] = []
         self._body: list[bytes] = []
@@ -117,10 +118,10 @@ class Connection:
             raise _Beyond
 
     def on_header(self, name: bytes, value: bytes) -> None:
-        self._header_count += 1
-        if self._header_count > MAX_HEADERS:
+        raw = self._raw_headers
+        if len(raw) + self._header_count >= MAX_HEADERS:
             raise _Limit(f"the response has more than {MAX_HEADERS} header fields")
-        self._raw_headers.append((name, value))
+        raw.append((name, value))
 
     def on_headers_complete(self) -> None:
         self._headers_complete = True
@@ -135,6 +136,7 @@ class Connection:
         status = self._parser.get_status_code()
         if 100 <= status < 200 and status != 101:
             # An interim answer: the final one follows on the same socket.
+            self._header_count += len(self._raw_headers)
             self._raw_headers = []
             self._headers_complete = False
             return
@@ -167,12 +169,14 @@ class Connection:
         self._complete = self._headers_complete = self._keep_alive = False
         self._beyond = False
         head_bytes = 0
+        sock, parser = self.sock, self._parser
         try:
             self._settimeout(deadline)
-            self.sock.sendall(request)
+            sock.sendall(request)
             while not self._complete:
-                self._settimeout(deadline)
-                data = self.sock.recv(_RECV_SIZE)
+                if deadline is not None:
+                    self._settimeout(deadline)
+                data = sock.recv(_RECV_SIZE)
                 if not data:
                     if self._ends_at_close():
                         # Delimited by the end of the connection: complete,
@@ -182,7 +186,14 @@ class Connection:
                     raise ConnectionResetError("the server closed the connection")
                 if not self._headers_complete:
                     head_bytes += len(data)
-                self._feed(data)
+                try:
+                    parser.feed_data(data)
+                except httptools.HttpParserError as exc:
+                    if not self._complete:
+                        if isinstance(exc.__context__, _Limit):
+                            raise exc.__context__ from None
+                        raise
+                    self._beyond = True  # bytes beyond the answer: it stands alone
                 if not self._headers_complete and head_bytes > MAX_HEAD_BYTES:
                     raise _Limit(f"the response head passes {MAX_HEAD_BYTES} bytes")
         except TimeoutError as exc:
@@ -196,35 +207,35 @@ class Connection:
         keep_alive = self._keep_alive and not self._beyond
         return Response(status, self._headers(), body), keep_alive
 
-    def _feed(self, data: bytes) -> None:
-        try:
-            self._parser.feed_data(data)
-        except httptools.HttpParserError as exc:
-            if self._complete:  # bytes beyond the response: it stands alone
-                self._beyond = True
-                return
-            if isinstance(exc.__context__, _Limit):
-                raise exc.__context__ from None
-            raise
-
     def _settimeout(self, deadline: float | None) -> None:
+        """Wait at most ``read_timeout`` for a piece, and never past ``deadline``."""
         timeout = self.read_timeout
         if deadline is not None:
             left = deadline - time.monotonic()
             if left <= 0:
                 raise TimeoutError("the call's deadline passed")
-            timeout = left if timeout is None else min(timeout, left)
-        self.sock.settimeout(timeout)
+            if timeout is None or left < timeout:
+                timeout = left
+        if timeout != self._timeout:
+            self.sock.settimeout(timeout)
+            self._timeout = timeout
 
     def _headers(self) -> dict[str, str]:
-        headers: dict[str, str] = {}
+        raw = self._raw_headers
+        headers = {
+            name.decode("latin-1").lower(): value.decode("latin-1")
+            for name, value in raw
+        }
+        if len(headers) == len(raw):
+            return headers
+        headers = {}  # a repeated header: join its values
         repeated: dict[str, list[str]] = {}
-        for name, value in self._raw_headers:
+        for name, value in raw:
             key, text = name.decode("latin-1").lower(), value.decode("latin-1")
             if key in headers:
                 repeated.setdefault(key, [headers[key]]).append(text)
             headers[key] = text
-        for key, values in repeated.items():  # a repeated header: join its values
+        for key, values in repeated.items():
             headers[key] = ", ".join(values)
         return headers
 
