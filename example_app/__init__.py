@@ -7,7 +7,13 @@ a cart changed in place (``session["cart"].append(...)``, no
 ``session.modified``), flash messages, a "remember me" permanent session, a
 page that reads the session's expiry back from the table, and a "Your
 devices" page that lists the user's sessions (the ``user_key`` option and
-its index) and logs out one of them, every other one, or all.
+its index) with the browser and address each logged in from
+(``record_client``), logs out one of them, every other one, or all, and
+shows what happened to them lately (the lifecycle signals, in
+:mod:`example_app.audit`). A user keeps at most 3 sessions
+(``max_sessions``: a fourth login logs out the least recently active
+device), and a session moves to a new id every 15 minutes
+(``rotate_after``).
 
 Run it with ``python -m example_app``: with no DynamoDB configured it starts
 an embedded one (see :mod:`example_app.__main__`).
@@ -25,7 +31,7 @@ from flask import Flask
 
 from flask_dynamodb_session import DynamoDBSession
 
-from . import views
+from . import audit, views
 
 __all__ = ["DEFAULTS", "ENV_KEYS", "config_from_env", "create_app"]
 
@@ -41,6 +47,15 @@ DEFAULTS: dict[str, t.Any] = {
     # The session key the login puts the user name under: the package keeps
     # an index of sessions by it, which the devices page lists.
     "SESSION_DYNAMODB_USER_KEY": "user",
+    # "Limit 3 devices": a login that would make a fourth session of the user
+    # logs out the least recently active one.
+    "SESSION_DYNAMODB_MAX_SESSIONS": 3,
+    # A session moves to a new id every 15 minutes of use; a request still
+    # carrying the old id (another tab) is served for 30 s more.
+    "SESSION_DYNAMODB_ROTATE_AFTER": 900,
+    "SESSION_DYNAMODB_ROTATION_GRACE": 30,
+    # Keep the browser's User-Agent and address at login, for the devices page.
+    "SESSION_DYNAMODB_RECORD_CLIENT": True,
 }
 
 #: Config keys taken from environment variables of the same name. The values
@@ -59,6 +74,12 @@ ENV_KEYS = (
     "SESSION_DYNAMODB_WRITE_CAPACITY",
     "SESSION_DYNAMODB_BILLING_MODE",
     "SESSION_DYNAMODB_KEY_PREFIX",
+    "SESSION_DYNAMODB_TRANSPORT",
+    "SESSION_DYNAMODB_USER_KEY",
+    "SESSION_DYNAMODB_MAX_SESSIONS",
+    "SESSION_DYNAMODB_ROTATE_AFTER",
+    "SESSION_DYNAMODB_ROTATION_GRACE",
+    "SESSION_DYNAMODB_RECORD_CLIENT",
 )
 
 
@@ -93,5 +114,6 @@ def create_app(config: t.Mapping[str, t.Any] | None = None) -> Flask:
         )
         app.config["SECRET_KEY"] = secrets.token_hex(32)
     DynamoDBSession(app)
+    audit.connect(app)
     app.register_blueprint(views.bp)
     return app

@@ -1,41 +1,48 @@
 """The rows of the "Your devices" page, from the sessions the store lists.
 
-At login the app keeps the browser's ``User-Agent`` header and the time in
-the session (``user_agent``, ``signed_in_at``); :func:`describe_device` turns
-the header into a short name such as ``"Chrome on Linux"``.
+With the ``record_client`` option the package stores, when a session is
+first stored (at login), the browser's raw ``User-Agent`` header and its
+address. :func:`describe_device` turns the header into a short name, only
+to show it: ``"Firefox on Linux"``; :func:`ago` says how long ago the
+session was last used: ``"2 minutes ago"``.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import re
 import typing as t
-from datetime import datetime, timezone
+from datetime import datetime
+
+from .audit import short_handle
 
 if t.TYPE_CHECKING:
     from flask_dynamodb_session import UserSession
 
-__all__ = ["Device", "describe_device"]
+__all__ = ["UNKNOWN_BROWSER", "Device", "ago", "describe_device"]
 
+UNKNOWN_BROWSER = "Unknown browser"
 #: Browsers by a token of their User-Agent, most specific first: Edge and
-#: Opera also say "Chrome", Chrome also says "Safari".
+#: Opera also say "Chrome", Chrome (and HeadlessChrome) also says "Safari".
 BROWSERS = (
     ("Edg/", "Edge"),
     ("EdgA/", "Edge"),
+    ("EdgiOS/", "Edge"),
+    ("Edge/", "Edge"),
     ("OPR/", "Opera"),
+    ("OPiOS/", "Opera"),
+    ("Opera", "Opera"),
     ("Firefox/", "Firefox"),
     ("FxiOS/", "Firefox"),
-    ("HeadlessChrome/", "Headless Chrome"),
-    ("Chromium/", "Chromium"),
     ("CriOS/", "Chrome"),
     ("Chrome/", "Chrome"),
     ("Safari/", "Safari"),
 )
-#: Operating systems by a token of the User-Agent: iPhones say "like Mac OS
-#: X", Android says "Linux".
+#: Operating systems by a token of the User-Agent, most specific first:
+#: iPhones say "like Mac OS X", Android and ChromeOS say "Linux".
 SYSTEMS = (
-    ("iPhone", "iPhone"),
-    ("iPad", "iPad"),
+    ("iPhone", "iOS"),
+    ("iPad", "iOS"),
+    ("iPod", "iOS"),
     ("Android", "Android"),
     ("CrOS", "ChromeOS"),
     ("Windows", "Windows"),
@@ -43,34 +50,38 @@ SYSTEMS = (
     ("Mac OS X", "macOS"),
     ("Linux", "Linux"),
 )
-#: The first product token of a User-Agent that no rule above names
-#: (``curl/8.5.0`` -> ``curl``).
-PRODUCT = re.compile(r"[A-Za-z][A-Za-z0-9._-]{0,29}")
+#: Seconds within which a last visit is "just now".
+RECENT = 10
+#: Units of :func:`ago`, largest first.
+UNITS = (("day", 86400), ("hour", 3600), ("minute", 60), ("second", 1))
 
 
 def describe_device(user_agent: str | None) -> str:
-    """A short name for the browser and system a User-Agent header names.
+    """A short name for the browser and system a User-Agent header names:
+    ``"Firefox on Linux"``, ``"Safari on iOS"``, ``"Unknown browser"``.
 
-    ``"Chrome on Linux"``, ``"Safari on iPhone"``; the first product token
-    for anything else (``"curl"``); ``"Unknown device"`` for nothing.
+    Made for display only: a User-Agent says what the browser chooses to say.
 
     :param user_agent: the header as the browser sent it, or ``None``.
     """
-    if not user_agent:
-        return "Unknown device"
-    browser = next((name for token, name in BROWSERS if token in user_agent), None)
-    system = next((name for token, name in SYSTEMS if token in user_agent), None)
-    if browser is None:
-        match = PRODUCT.match(user_agent.strip())
-        browser = match.group(0) if match else "Unknown browser"
-    return f"{browser} on {system}" if system else browser
+    text = user_agent or ""
+    browser = next((name for token, name in BROWSERS if token in text), None)
+    system = next((name for token, name in SYSTEMS if token in text), None)
+    name = browser or UNKNOWN_BROWSER
+    return f"{name} on {system}" if system else name
 
 
-def _epoch_datetime(value: object) -> datetime | None:
-    """An epoch-seconds int kept in the session as an aware UTC datetime."""
-    if isinstance(value, int) and not isinstance(value, bool):
-        return datetime.fromtimestamp(value, tz=timezone.utc)
-    return None
+def ago(moment: datetime, now: datetime) -> str:
+    """How long before ``now`` a moment was: ``"just now"``,
+    ``"2 minutes ago"``, ``"1 day ago"``."""
+    seconds = int((now - moment).total_seconds())
+    if seconds < RECENT:
+        return "just now"
+    for unit, size in UNITS:
+        if seconds >= size:
+            count = seconds // size
+            return f"{count} {unit}{'' if count == 1 else 's'} ago"
+    return "just now"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -79,8 +90,10 @@ class Device:
 
     #: What the store deletes it by (never the session id).
     handle: str
-    #: ``"Chrome on Linux"``.
+    #: ``"Firefox on Linux"``.
     name: str
+    #: The address it logged in from, ``None`` if not recorded.
+    ip: str | None
     #: When the user logged in there.
     signed_in_at: datetime
     #: When the session was last written.
@@ -90,16 +103,19 @@ class Device:
     #: Whether it is the session of the browser asking.
     current: bool
 
+    @property
+    def short_handle(self) -> str:
+        """The end of the handle, as the activity list shows it."""
+        return short_handle(self.handle)
+
     @classmethod
     def of(cls, user_session: UserSession) -> Device:
         """The row for one of the sessions ``store.sessions_of`` lists."""
-        data = user_session.data
-        user_agent = data.get("user_agent")
         return cls(
             handle=user_session.handle,
-            name=describe_device(user_agent if isinstance(user_agent, str) else None),
-            signed_in_at=_epoch_datetime(data.get("signed_in_at"))
-            or user_session.created_at,
+            name=describe_device(user_session.user_agent),
+            ip=user_session.ip,
+            signed_in_at=user_session.created_at,
             last_seen=user_session.last_seen,
             expires_at=user_session.expires_at,
             current=user_session.current,

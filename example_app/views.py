@@ -3,9 +3,11 @@ and the devices the user is logged in on.
 
 Everything the app keeps about a visitor is in :data:`flask.session`, which
 this package stores in DynamoDB: ``user`` (the name given at login, the
-package's ``user_key``), ``user_agent`` and ``signed_in_at`` (the browser's
-User-Agent header and the epoch seconds of the login, for the devices page),
-``cart`` (a list of product ids), Flask's ``_flashes`` and ``_permanent``.
+package's ``user_key``), ``cart`` (a list of product ids), Flask's
+``_flashes`` and ``_permanent``. The package itself records, beside the
+session, the browser's User-Agent and address at login (``record_client``),
+which the devices page shows with the user's recent session events
+(:mod:`example_app.audit`).
 """
 
 from __future__ import annotations
@@ -28,7 +30,8 @@ from flask import (
     url_for,
 )
 
-from .devices import Device
+from .audit import MAX_EVENTS, trail_of
+from .devices import Device, ago
 
 if t.TYPE_CHECKING:
     from werkzeug.wrappers import Response
@@ -43,10 +46,6 @@ bp = Blueprint("shop", __name__)
 
 #: The longest user name the login form accepts.
 MAX_NAME_LENGTH = 40
-#: How much of the User-Agent header a session keeps.
-MAX_USER_AGENT_LENGTH = 300
-#: Seconds within which a last visit is "just now".
-RECENT = 10
 
 
 @dataclasses.dataclass(frozen=True)
@@ -128,10 +127,8 @@ def format_minute_utc(moment: datetime) -> str:
 
 @bp.app_template_filter("ago")
 def format_ago(moment: datetime) -> str:
-    """How long ago a past moment was: ``"just now"``, ``"5 minutes, 3 s ago"``."""
-    if time.time() - moment.timestamp() < RECENT:
-        return "just now"
-    return format_from_now(moment)
+    """How long ago a past moment was: ``"just now"``, ``"2 minutes ago"``."""
+    return ago(moment, datetime.now(timezone.utc))
 
 
 @bp.app_template_filter("from_now")
@@ -204,9 +201,6 @@ def login() -> str | tuple[str, int] | Response:
     # it logged in is worth nothing afterwards. The data (the cart) stays.
     current.regenerate()
     current["user"] = name
-    # For the devices page: which browser this is, and since when.
-    current["user_agent"] = request.user_agent.string[:MAX_USER_AGENT_LENGTH]
-    current["signed_in_at"] = int(time.time())
     current.permanent = request.form.get("remember") == "on"
     flash(f"Welcome, {name}!")
     return redirect(url_for(".index"))
@@ -260,7 +254,12 @@ def devices() -> str | Response:
     if user is None:
         return redirect(url_for(".login"))
     sessions = session_store().sessions_of(user, current_sid=server_session().sid)
-    return render_template("devices.html", devices=[Device.of(s) for s in sessions])
+    return render_template(
+        "devices.html",
+        devices=[Device.of(s) for s in sessions],
+        events=trail_of(current_app).events_of(user),
+        max_events=MAX_EVENTS,
+    )
 
 
 @bp.post("/devices/logout")

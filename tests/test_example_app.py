@@ -10,10 +10,11 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from flask import session
 
-from example_app import DEFAULTS, config_from_env, create_app
+from example_app import DEFAULTS, ENV_KEYS, config_from_env, create_app
 from example_app.__main__ import browser_url
+from example_app.audit import short_handle
 from example_app.backend import choose_backend
-from example_app.devices import describe_device
+from example_app.devices import ago, describe_device
 from example_app.views import (
     format_ago,
     format_from_now,
@@ -36,9 +37,15 @@ DAY = 86400
 
 
 @pytest.fixture
+def user_index() -> bool:
+    """The tables have the index of users' sessions, as the example app's."""
+    return True
+
+
+@pytest.fixture
 def app(options: dict[str, t.Any], monkeypatch: pytest.MonkeyPatch) -> Flask:
     """The example app on the tests' moto server, over each transport."""
-    for key in ("SECRET_KEY", "SESSION_DYNAMODB_ENDPOINT_URL", "SESSION_DYNAMODB_TTL"):
+    for key in ENV_KEYS:
         monkeypatch.delenv(key, raising=False)
     config = {CONFIG_KEYS[name]: value for name, value in options.items()}
     return create_app({"SECRET_KEY": "example secret", **config})
@@ -287,9 +294,60 @@ def test_config_from_env() -> None:
         "SESSION_DYNAMODB_TABLE": "shop-sessions",
         "SESSION_DYNAMODB_ENDPOINT_URL": "",
         "SESSION_DYNAMODB_CLIENT": "not a client",
+        "SESSION_DYNAMODB_TRANSPORT": "boto3",
+        "SESSION_DYNAMODB_USER_KEY": "account",
+        "SESSION_DYNAMODB_MAX_SESSIONS": "5",
+        "SESSION_DYNAMODB_ROTATE_AFTER": "2",
+        "SESSION_DYNAMODB_ROTATION_GRACE": "60",
+        "SESSION_DYNAMODB_RECORD_CLIENT": "false",
         "HOME": "/root",
     }
-    assert config_from_env(environ) == {"SESSION_DYNAMODB_TABLE": "shop-sessions"}
+    assert config_from_env(environ) == {
+        "SESSION_DYNAMODB_TABLE": "shop-sessions",
+        "SESSION_DYNAMODB_TRANSPORT": "boto3",
+        "SESSION_DYNAMODB_USER_KEY": "account",
+        "SESSION_DYNAMODB_MAX_SESSIONS": "5",
+        "SESSION_DYNAMODB_ROTATE_AFTER": "2",
+        "SESSION_DYNAMODB_ROTATION_GRACE": "60",
+        "SESSION_DYNAMODB_RECORD_CLIENT": "false",
+    }
+
+
+def test_every_environment_key_is_an_option() -> None:
+    assert set(ENV_KEYS) - {"SECRET_KEY"} <= set(CONFIG_KEYS.values())
+    assert set(DEFAULTS) - {
+        "PERMANENT_SESSION_LIFETIME",
+        "SESSION_COOKIE_SAMESITE",
+    } <= (set(ENV_KEYS))
+
+
+def test_the_lifecycle_defaults(app: Flask) -> None:
+    settings = interface(app).settings_for(app)
+    assert settings.user_key == "user"
+    assert settings.max_sessions == 3
+    assert settings.rotate_after == 900
+    assert settings.rotation_grace == 30
+    assert settings.record_client is True
+
+
+def test_the_lifecycle_from_the_environment(
+    dynamodb: DynamoDBClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for key, value in {
+        "SESSION_DYNAMODB_TRANSPORT": "boto3",
+        "SESSION_DYNAMODB_MAX_SESSIONS": "5",
+        "SESSION_DYNAMODB_ROTATE_AFTER": "2",
+        "SESSION_DYNAMODB_ROTATION_GRACE": "60",
+        "SESSION_DYNAMODB_RECORD_CLIENT": "false",
+    }.items():
+        monkeypatch.setenv(key, value)
+    app = create_app({"SECRET_KEY": "x", "SESSION_DYNAMODB_CLIENT": dynamodb})
+    settings = interface(app).settings_for(app)
+    assert settings.transport == "boto3"
+    assert settings.max_sessions == 5
+    assert settings.rotate_after == 2
+    assert settings.rotation_grace == 60
+    assert settings.record_client is False
 
 
 def test_environment_config_reaches_the_app(
@@ -373,20 +431,18 @@ DESKTOP = (
     "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko)"
     " Chrome/126.0.0.0 Safari/537.36"
 )
+FIREFOX_LINUX = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"
+ADDRESS = "203.0.113.7"
 HANDLE = re.compile(r'name="handle" value="([^"]+)"')
+TAG = re.compile(r"<[^>]+>")
 
 
-@pytest.fixture
-def users_app(app: Flask) -> Flask:
-    """The example app, its table given the index of sessions by user (the
-    tests' table is made without it)."""
-    store(app).create_table()
-    return app
-
-
-def device(app: Flask, user_agent: str, name: str = "alice") -> FlaskClient:
-    """A browser of its own, logged in as ``name``."""
+def device(
+    app: Flask, user_agent: str, name: str = "alice", address: str = ADDRESS
+) -> FlaskClient:
+    """A browser of its own, at ``address``, logged in as ``name``."""
     browser = app.test_client()
+    browser.environ_base["REMOTE_ADDR"] = address
     browser.post("/login", data={"name": name}, headers={"User-Agent": user_agent})
     return browser
 
@@ -394,31 +450,39 @@ def device(app: Flask, user_agent: str, name: str = "alice") -> FlaskClient:
 def rows(page: str) -> list[str]:
     """The device names of the devices page, in order, "*" after this one's."""
     found = re.findall(
-        r'<tr class="device( current)?">\s*<td>\s*<span class="device-name">([^<]*)<',
+        r'<tr class="device( current)?"[^>]*>\s*<td>\s*'
+        r'<span class="device-summary"><span class="device-name">([^<]*)<',
         page,
     )
     return [f"{name}*" if current else name for current, name in found]
+
+
+def summaries(page: str) -> list[str]:
+    """What each row of the devices page says of its device, as text."""
+    found = re.findall(r'<span class="device-summary">(.*?)</span></span>', page, re.S)
+    return [" ".join(TAG.sub("", summary).split()) for summary in found]
 
 
 def logged_in(browser: FlaskClient) -> bool:
     return "Logged in as" in browser.get("/").text
 
 
-def test_login_keeps_the_browser_and_the_time(app: Flask) -> None:
-    before = int(time.time())
+def test_login_records_the_browser_and_its_address(app: Flask) -> None:
+    before = datetime.now(timezone.utc).replace(microsecond=0)
     phone = device(app, PHONE)
-    stored = store(app).get(sid(app, phone))
-    assert stored is not None
-    assert stored["user_agent"] == PHONE
-    assert before <= stored["signed_in_at"] <= time.time()
+    stored_data = store(app).get(sid(app, phone))
+    assert stored_data is not None
+    assert "user_agent" not in stored_data
+    [stored] = store(app).sessions_of("alice")
+    assert stored.user_agent == PHONE
+    assert stored.ip == ADDRESS
+    assert before <= stored.created_at <= datetime.now(timezone.utc)
 
 
-def test_devices_page_lists_the_users_sessions(
-    users_app: Flask, calls: CallCounter
-) -> None:
-    phone = device(users_app, PHONE)
-    device(users_app, DESKTOP, name="bob")
-    laptop = device(users_app, LAPTOP)
+def test_devices_page_lists_the_users_sessions(app: Flask, calls: CallCounter) -> None:
+    phone = device(app, PHONE)
+    device(app, DESKTOP, name="bob")
+    laptop = device(app, LAPTOP)
     calls.reset()
     page = laptop.get("/devices")
     assert page.status_code == 200
@@ -426,20 +490,42 @@ def test_devices_page_lists_the_users_sessions(
     assert counts["Query"] == 1
     assert counts["BatchGetItem"] == 1
     # Most recently active first: here all in the same second, in any order.
-    assert sorted(rows(page.text)) == ["Firefox on Windows*", "Safari on iPhone"]
+    assert sorted(rows(page.text)) == ["Firefox on Windows*", "Safari on iOS"]
     assert page.text.count('class="this-device"') == 1
     assert '<a href="/devices">Your devices</a>' in page.text
     [phone_handle] = HANDLE.findall(page.text)
-    assert phone_handle == store(users_app).key(sid(users_app, phone))
-    assert sid(users_app, phone) not in page.text
-    assert sid(users_app, laptop) not in page.text
+    assert phone_handle == store(app).key(sid(app, phone))
+    assert sid(app, phone) not in page.text
+    assert sid(app, laptop) not in page.text
     assert sorted(rows(phone.get("/devices").text)) == [
         "Firefox on Windows",
-        "Safari on iPhone*",
+        "Safari on iOS*",
     ]
 
 
-def test_devices_need_a_login(users_app: Flask, client: FlaskClient) -> None:
+def test_devices_page_says_browser_address_and_last_seen(app: Flask) -> None:
+    laptop = device(app, FIREFOX_LINUX)
+    page = laptop.get("/devices").text
+    assert summaries(page) == [f"Firefox on Linux, {ADDRESS}, last seen just now"]
+    assert "this device" in page
+
+
+def test_an_address_not_recorded(
+    options: dict[str, t.Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SESSION_DYNAMODB_RECORD_CLIENT", "false")
+    config = {CONFIG_KEYS[name]: value for name, value in options.items()}
+    app = create_app({"SECRET_KEY": "example secret", **config})
+    laptop = device(app, FIREFOX_LINUX)
+    [stored] = store(app).sessions_of("alice")
+    assert (stored.user_agent, stored.ip) == (None, None)
+    page = laptop.get("/devices").text
+    assert summaries(page) == [
+        "Unknown browser, address not recorded, last seen just now"
+    ]
+
+
+def test_devices_need_a_login(app: Flask, client: FlaskClient) -> None:
     assert client.get("/devices").location == "/login"
     for path in (
         "/devices/logout",
@@ -452,50 +538,50 @@ def test_devices_need_a_login(users_app: Flask, client: FlaskClient) -> None:
     assert "Your devices" not in client.get("/").text
 
 
-def test_log_out_one_device(users_app: Flask) -> None:
-    phone = device(users_app, PHONE)
-    laptop = device(users_app, LAPTOP)
-    phone_sid = sid(users_app, phone)
+def test_log_out_one_device(app: Flask) -> None:
+    phone = device(app, PHONE)
+    laptop = device(app, LAPTOP)
+    phone_sid = sid(app, phone)
     [handle] = HANDLE.findall(laptop.get("/devices").text)
     response = laptop.post(
         "/devices/logout", data={"handle": handle}, follow_redirects=True
     )
     assert "That device is logged out." in response.text
     assert rows(response.text) == ["Firefox on Windows*"]
-    assert store(users_app).get(phone_sid) is None
+    assert store(app).get(phone_sid) is None
     assert not logged_in(phone)
     assert logged_in(laptop)
 
 
-def test_log_out_this_device_from_its_row(users_app: Flask) -> None:
-    laptop = device(users_app, LAPTOP)
-    laptop_sid = sid(users_app, laptop)
-    handle = store(users_app).key(laptop_sid)
+def test_log_out_this_device_from_its_row(app: Flask) -> None:
+    laptop = device(app, LAPTOP)
+    laptop_sid = sid(app, laptop)
+    handle = store(app).key(laptop_sid)
     response = laptop.post("/devices/logout", data={"handle": handle})
     assert response.location == "/logged-out"
     assert laptop.get_cookie("session") is None
-    assert store(users_app).get(laptop_sid) is None
+    assert store(app).get(laptop_sid) is None
 
 
-def test_another_users_handle_is_refused(users_app: Flask) -> None:
-    alice = device(users_app, PHONE)
-    alice_sid = sid(users_app, alice)
-    bob = device(users_app, DESKTOP, name="bob")
-    for handle in (store(users_app).key(alice_sid), "", "no such handle"):
+def test_another_users_handle_is_refused(app: Flask) -> None:
+    alice = device(app, PHONE)
+    alice_sid = sid(app, alice)
+    bob = device(app, DESKTOP, name="bob")
+    for handle in (store(app).key(alice_sid), "", "no such handle"):
         response = bob.post(
             "/devices/logout", data={"handle": handle}, follow_redirects=True
         )
         assert "That device is not logged in as you" in response.text
-    assert store(users_app).get(alice_sid) is not None
+    assert store(app).get(alice_sid) is not None
     assert logged_in(alice)
     assert logged_in(bob)
 
 
-def test_log_out_other_devices(users_app: Flask) -> None:
-    phone = device(users_app, PHONE)
-    desktop = device(users_app, DESKTOP)
-    bob = device(users_app, DESKTOP, name="bob")
-    laptop = device(users_app, LAPTOP)
+def test_log_out_other_devices(app: Flask) -> None:
+    phone = device(app, PHONE)
+    desktop = device(app, DESKTOP)
+    bob = device(app, DESKTOP, name="bob")
+    laptop = device(app, LAPTOP)
     response = laptop.post("/devices/logout-others", follow_redirects=True)
     assert "Logged out 2 other devices." in response.text
     assert rows(response.text) == ["Firefox on Windows*"]
@@ -507,66 +593,197 @@ def test_log_out_other_devices(users_app: Flask) -> None:
     assert "No other device was logged in." in again.text
 
 
-def test_log_out_everywhere(users_app: Flask) -> None:
-    phone = device(users_app, PHONE)
-    bob = device(users_app, DESKTOP, name="bob")
-    laptop = device(users_app, LAPTOP)
-    laptop_sid = sid(users_app, laptop)
+def test_log_out_everywhere(app: Flask) -> None:
+    phone = device(app, PHONE)
+    bob = device(app, DESKTOP, name="bob")
+    laptop = device(app, LAPTOP)
+    laptop_sid = sid(app, laptop)
     response = laptop.post("/devices/logout-everywhere")
     assert response.location == "/logged-out?everywhere=1"
     [deleted] = set_cookies(response)
     assert deleted.startswith("session=;")
-    assert store(users_app).get(laptop_sid) is None
+    assert store(app).get(laptop_sid) is None
     page = laptop.get(response.location)
     assert "Every session of yours was deleted" in page.text
     assert set_cookies(page) == []
     assert not logged_in(phone)
     assert not logged_in(laptop)
     assert logged_in(bob)
-    assert store(users_app).sessions_of("alice") == []
+    assert store(app).sessions_of("alice") == []
+
+
+def test_a_fourth_login_logs_out_one_device(app: Flask) -> None:
+    first = [device(app, agent) for agent in (PHONE, LAPTOP, DESKTOP)]
+    bob = device(app, DESKTOP, name="bob")
+    handles = {store(app).key(sid(app, browser)) for browser in first}
+    newest = device(app, FIREFOX_LINUX)
+    # The least recently active goes; here all were active in the same
+    # second, so any one of the three.
+    left = [browser for browser in first if logged_in(browser)]
+    assert len(left) == 2
+    [evicted] = handles - {store(app).key(sid(app, browser)) for browser in left}
+    assert len(store(app).sessions_of("alice")) == 3
+    page = newest.get("/devices").text
+    assert len(rows(page)) == 3
+    assert "Firefox on Linux*" in rows(page)
+    assert f"Session {short_handle(evicted)} ended: logged out by a newer" in page
+    assert logged_in(newest)
+    assert logged_in(bob)
+
+
+def test_the_activity_of_the_signed_in_user(app: Flask) -> None:
+    phone = device(app, PHONE)
+    phone_sid = sid(app, phone)
+    phone_handle = short_handle(store(app).key(phone_sid))
+    laptop = device(app, LAPTOP)
+    bob = device(app, DESKTOP, name="bob")
+    bob_handle = short_handle(store(app).key(sid(app, bob)))
+    laptop.post("/devices/logout-others")
+    page = laptop.get("/devices").text
+    activity = page[page.index("Recent activity") :]
+    assert f"Session {phone_handle} started" in activity
+    ended = f"Session {phone_handle} ended: logged out from another device"
+    assert ended in activity
+    assert bob_handle not in activity
+    assert phone_sid not in page
+    assert sid(app, laptop) not in page
+    bob_page = bob.get("/devices").text
+    assert f"Session {bob_handle} started" in bob_page
+    assert phone_handle not in bob_page
 
 
 def test_device_formats() -> None:
     now = datetime.now(timezone.utc)
     assert format_ago(now) == "just now"
-    assert format_ago(now - timedelta(seconds=9)) == "just now"
-    assert format_ago(now - timedelta(minutes=5)).startswith("5 minutes, ")
+    assert ago(now - timedelta(seconds=9), now) == "just now"
+    assert ago(now - timedelta(seconds=42), now) == "42 seconds ago"
+    assert ago(now - timedelta(seconds=61), now) == "1 minute ago"
+    assert ago(now - timedelta(minutes=2, seconds=59), now) == "2 minutes ago"
+    assert ago(now - timedelta(hours=5), now) == "5 hours ago"
+    assert ago(now - timedelta(days=1, hours=23), now) == "1 day ago"
+    assert ago(now - timedelta(days=30), now) == "30 days ago"
     moment = datetime(2026, 3, 4, 5, 6, 7, tzinfo=timezone.utc)
     assert format_minute_utc(moment) == "2026-03-04 05:06 UTC"
     assert format_utc(moment) == "2026-03-04 05:06:07 UTC"
 
 
-@pytest.mark.parametrize(
-    ("user_agent", "name"),
-    [
-        (PHONE, "Safari on iPhone"),
-        (LAPTOP, "Firefox on Windows"),
-        (DESKTOP, "Chrome on Linux"),
-        (
-            "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like"
-            " Gecko) HeadlessChrome/126.0.0.0 Safari/537.36",
-            "Headless Chrome on Linux",
-        ),
-        (
-            "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML,"
-            " like Gecko) Chrome/126.0.0.0 Safari/537.36 Edg/126.0.0.0",
-            "Edge on Windows",
-        ),
-        (
-            "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML,"
-            " like Gecko) Chrome/126.0.0.0 Mobile Safari/537.36",
-            "Chrome on Android",
-        ),
-        (
-            "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15"
-            " (KHTML, like Gecko) Version/17.5 Safari/605.1.15",
-            "Safari on macOS",
-        ),
-        ("curl/8.5.0", "curl"),
-        ("(none)", "Unknown browser"),
-        ("", "Unknown device"),
-        (None, "Unknown device"),
-    ],
-)
+#: Real User-Agent headers and what the devices page calls them.
+USER_AGENTS = [
+    (FIREFOX_LINUX, "Firefox on Linux"),
+    (LAPTOP, "Firefox on Windows"),
+    (
+        "Mozilla/5.0 (Macintosh; Intel Mac OS X 14.5; rv:127.0) Gecko/20100101"
+        " Firefox/127.0",
+        "Firefox on macOS",
+    ),
+    (
+        "Mozilla/5.0 (Android 14; Mobile; rv:128.0) Gecko/128.0 Firefox/128.0",
+        "Firefox on Android",
+    ),
+    (
+        "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15"
+        " (KHTML, like Gecko) FxiOS/127.0 Mobile/15E148 Safari/605.1.15",
+        "Firefox on iOS",
+    ),
+    (DESKTOP, "Chrome on Linux"),
+    (
+        "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like"
+        " Gecko) Chrome/126.0.0.0 Safari/537.36",
+        "Chrome on Windows",
+    ),
+    (
+        "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML,"
+        " like Gecko) Chrome/126.0.0.0 Safari/537.36",
+        "Chrome on macOS",
+    ),
+    (
+        "Mozilla/5.0 (Linux; Android 10; K) AppleWebKit/537.36 (KHTML, like Gecko)"
+        " Chrome/126.0.0.0 Mobile Safari/537.36",
+        "Chrome on Android",
+    ),
+    (
+        "Mozilla/5.0 (Linux; Android 14; Pixel 8 Build/UQ1A.240205.004; wv)"
+        " AppleWebKit/537.36 (KHTML, like Gecko) Version/4.0 Chrome/126.0.6478.71"
+        " Mobile Safari/537.36",
+        "Chrome on Android",
+    ),
+    (
+        "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15"
+        " (KHTML, like Gecko) CriOS/126.0.6478.54 Mobile/15E148 Safari/604.1",
+        "Chrome on iOS",
+    ),
+    (
+        "Mozilla/5.0 (X11; CrOS x86_64 14541.0.0) AppleWebKit/537.36 (KHTML, like"
+        " Gecko) Chrome/126.0.0.0 Safari/537.36",
+        "Chrome on ChromeOS",
+    ),
+    (
+        "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko)"
+        " HeadlessChrome/126.0.0.0 Safari/537.36",
+        "Chrome on Linux",
+    ),
+    (
+        "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like"
+        " Gecko) Chrome/126.0.0.0 Safari/537.36 Edg/126.0.0.0",
+        "Edge on Windows",
+    ),
+    (
+        "Mozilla/5.0 (Linux; Android 10; K) AppleWebKit/537.36 (KHTML, like Gecko)"
+        " Chrome/126.0.0.0 Mobile Safari/537.36 EdgA/126.0.0.0",
+        "Edge on Android",
+    ),
+    (
+        "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15"
+        " (KHTML, like Gecko) Version/17.0 EdgiOS/126.2592.56 Mobile/15E148"
+        " Safari/605.1.15",
+        "Edge on iOS",
+    ),
+    (
+        "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like"
+        " Gecko) Chrome/70.0.3538.102 Safari/537.36 Edge/18.19045",
+        "Edge on Windows",
+    ),
+    (
+        "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like"
+        " Gecko) Chrome/125.0.0.0 Safari/537.36 OPR/111.0.0.0",
+        "Opera on Windows",
+    ),
+    (
+        "Mozilla/5.0 (Linux; Android 10; K) AppleWebKit/537.36 (KHTML, like Gecko)"
+        " Chrome/125.0.0.0 Mobile Safari/537.36 OPR/82.0.0.0",
+        "Opera on Android",
+    ),
+    (
+        "Opera/9.80 (Windows NT 6.1; WOW64) Presto/2.12.388 Version/12.18",
+        "Opera on Windows",
+    ),
+    (
+        "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15"
+        " (KHTML, like Gecko) Version/17.5 Safari/605.1.15",
+        "Safari on macOS",
+    ),
+    (PHONE, "Safari on iOS"),
+    (
+        "Mozilla/5.0 (iPad; CPU OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML,"
+        " like Gecko) Version/17.5 Mobile/15E148 Safari/604.1",
+        "Safari on iOS",
+    ),
+    (
+        "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15"
+        " (KHTML, like Gecko) Mobile/15E148",
+        "Unknown browser on iOS",
+    ),
+    (
+        "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)",
+        "Unknown browser",
+    ),
+    ("curl/8.5.0", "Unknown browser"),
+    ("python-requests/2.32.3", "Unknown browser"),
+    ("", "Unknown browser"),
+    (None, "Unknown browser"),
+]
+
+
+@pytest.mark.parametrize(("user_agent", "name"), USER_AGENTS)
 def test_describe_device(user_agent: str | None, name: str) -> None:
     assert describe_device(user_agent) == name

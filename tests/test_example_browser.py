@@ -1,191 +1,49 @@
-"""The devices page in a real browser: headless Chromium driven by selenium.
+"""The devices page and the session lifecycle in a real browser: headless
+Chromium driven by selenium (:mod:`tests.support.browser`).
 
 ``python -m example_app`` runs as a real HTTP server on its embedded
-DynamoDB, as the README's quick start starts it. Two browser profiles (two
-``--user-data-dir``: two devices, each with its own cookies) log in as the
-same user; the second sees both on "Your devices" and logs the first out,
-which finds itself logged out on its next page.
+DynamoDB, as the README's quick start starts it (with a short rotation
+interval where a test needs one). Browser profiles (each its own
+``--user-data-dir``: a device with its own cookies) log in as the same user:
+
+- the second of two sees both on "Your devices" and logs the first out,
+  which finds itself logged out on its next page;
+- two tabs of one profile stay logged in across a rotation of the session
+  id, also a tab whose request still carries the old cookie;
+- a fourth login logs out the least recently active of the first three
+  (the app's limit of 3 devices).
 
 It needs Debian's ``chromium`` and ``chromium-driver`` packages and selenium.
 Without them the test is skipped, except with ``CI=true`` in the
-environment, where a missing browser fails it. The test saves a screenshot
-of the devices page in its temporary directory; with
+environment, where a missing browser fails it. The first test saves a
+screenshot of the devices page in its temporary directory; with
 ``EXAMPLE_DEVICES_SCREENSHOT=path`` it also copies it there (that is how
 ``docs/devices.png`` was made).
 """
 
 from __future__ import annotations
 
-import contextlib
-import importlib.util
 import os
+import re
 import shutil
+import time
 import typing as t
-from pathlib import Path
 
 import pytest
 
+from tests.support.browser import Browser, chromium_paths
+from tests.support.example import ExampleServer
+
 if t.TYPE_CHECKING:
-    from collections.abc import Callable, Iterator
-
-    from selenium.webdriver.chrome.webdriver import WebDriver
-    from selenium.webdriver.remote.webelement import WebElement
-
-    from tests.support.example import ExampleServer
-
-T = t.TypeVar("T")
+    from collections.abc import Iterator
+    from pathlib import Path
 
 pytestmark = pytest.mark.server
 
-#: How to get what the test needs, said when something is missing.
-INSTALL = (
-    "install Debian's chromium and chromium-driver"
-    " (apt install chromium chromium-driver) and selenium"
-    " (pip install -e '.[test]')"
-)
-#: Headless, and nothing that reaches out to the network by itself.
-CHROMIUM_ARGUMENTS = (
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-proxy-server",
-    "--window-size=1000,760",
-)
-#: Seconds a page may take to load.
-PAGE_TIMEOUT = 20
-#: Seconds a page may take to show what a check waits for.
-WAIT = 15
-#: selenium's way of finding an element by a CSS selector.
-CSS = "css selector"
-
-
-def chromium_paths() -> tuple[str, str]:
-    """The Chromium and ChromeDriver executables.
-
-    Skips the test if either, or selenium, is missing; under ``CI=true``
-    fails it instead.
-    """
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    chromedriver = shutil.which("chromedriver")
-    missing = [
-        name
-        for name, found in (
-            ("chromium", chromium),
-            ("chromedriver", chromedriver),
-            ("selenium", importlib.util.find_spec("selenium")),
-        )
-        if not found
-    ]
-    if chromium is None or chromedriver is None or missing:
-        reason = f"{', '.join(missing)} not found: {INSTALL}"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"CI=true needs the browser test to run; {reason}")
-        pytest.skip(reason)
-    return chromium, chromedriver
-
-
-class Browser:
-    """One headless Chromium with a profile of its own: one device.
-
-    :param chromium: the browser's executable.
-    :param chromedriver: the driver's executable.
-    :param profile: the profile directory, new and empty.
-    """
-
-    def __init__(self, chromium: str, chromedriver: str, profile: Path) -> None:
-        from selenium import webdriver
-        from selenium.webdriver.chrome.service import Service
-
-        options = webdriver.ChromeOptions()
-        options.binary_location = chromium
-        for argument in CHROMIUM_ARGUMENTS:
-            options.add_argument(argument)
-        options.add_argument(f"--user-data-dir={profile}")
-        service = Service(
-            executable_path=chromedriver,
-            log_output=str(profile.with_name(f"{profile.name}-chromedriver.log")),
-        )
-        self.driver: WebDriver = webdriver.Chrome(options=options, service=service)
-        self.driver.set_page_load_timeout(PAGE_TIMEOUT)
-
-    def open(self, url: str) -> None:
-        self.driver.get(url)
-
-    def find(self, selector: str) -> WebElement:
-        return self.driver.find_element(CSS, selector)
-
-    def find_all(self, selector: str) -> list[WebElement]:
-        return self.driver.find_elements(CSS, selector)
-
-    def eventually(self, read: Callable[[], T], expected: object) -> T:
-        """Read the page until ``read()`` gives ``expected``, for up to
-        :data:`WAIT` seconds; return what it gave last, for the test to check.
-
-        A click, a form sent, a redirect: the page changes some time after
-        the driver returns, so every check of a page waits for it.
-        """
-        from selenium.common.exceptions import (
-            StaleElementReferenceException,
-            TimeoutException,
-        )
-        from selenium.webdriver.support.wait import WebDriverWait
-
-        seen: list[T] = []
-
-        def settled(driver: WebDriver) -> bool:
-            seen[:] = [read()]
-            return seen[0] == expected
-
-        wait = WebDriverWait(
-            self.driver,
-            WAIT,
-            poll_frequency=0.05,
-            ignored_exceptions=(StaleElementReferenceException,),
-        )
-        with contextlib.suppress(TimeoutException):
-            wait.until(settled)
-        return seen[0] if seen else read()
-
-    def text(self, selector: str) -> str:
-        """The text of the first element ``selector`` finds, or ``""``."""
-        found = self.find_all(selector)
-        return found[0].text if found else ""
-
-    def log_in(self, url: str, name: str) -> None:
-        """Fill in and send the login form; wait until the page shows ``name``."""
-        self.open(f"{url}login")
-        self.find("form.login input[name=name]").send_keys(name)
-        self.find("form.login button[type=submit]").click()
-        assert self.eventually(self.user, name) == name
-
-    def user(self) -> str | None:
-        """Who the page says is logged in, or ``None``."""
-        shown = self.find_all("header .user strong")
-        return shown[0].text if shown else None
-
-    def devices(self) -> list[tuple[str, bool]]:
-        """The rows of the devices page: the device and whether it is this one."""
-        return [
-            (
-                row.find_element(CSS, ".device-name").text,
-                "current" in (row.get_attribute("class") or "").split(),
-            )
-            for row in self.find_all("table.devices tr.device")
-        ]
-
-    @property
-    def path(self) -> str:
-        """The path of the page shown, after any redirect."""
-        url = self.driver.current_url
-        return "/" + url.split("/", 3)[3]
-
-    def quit(self) -> None:
-        self.driver.quit()
+#: Seconds after which the rotation test's server moves a session to a new id.
+ROTATE_AFTER = 2
+#: Seconds the old id still leads to the session, in the rotation test.
+ROTATION_GRACE = 30
 
 
 @pytest.fixture
@@ -208,6 +66,25 @@ def browsers(tmp_path: Path) -> Iterator[t.Callable[[str], Browser]]:
             browser.quit()
 
 
+@pytest.fixture
+def rotating_server(tmp_path: Path) -> Iterator[ExampleServer]:
+    """The example app rotating session ids every :data:`ROTATE_AFTER` s."""
+    workdir = tmp_path / "rotating-server"
+    workdir.mkdir()
+    server = ExampleServer(
+        workdir,
+        {
+            "SESSION_DYNAMODB_ROTATE_AFTER": str(ROTATE_AFTER),
+            "SESSION_DYNAMODB_ROTATION_GRACE": str(ROTATION_GRACE),
+        },
+    )
+    try:
+        server.start()
+        yield server
+    finally:
+        server.kill()
+
+
 def save_screenshot(browser: Browser, path: Path) -> None:
     """Save the page's body as a PNG at ``path``, and where the environment
     asks."""
@@ -218,8 +95,22 @@ def save_screenshot(browser: Browser, path: Path) -> None:
         shutil.copyfile(path, copy_to)
 
 
+def stopped_cleanly(server: ExampleServer) -> None:
+    assert server.interrupt() == 0, server.output
+    assert "Traceback" not in server.output
+
+
 #: The devices page of either device once both logged in: (device, this one).
-BOTH = [("Headless Chrome on Linux", False), ("Headless Chrome on Linux", True)]
+BOTH = [("Chrome on Linux", False), ("Chrome on Linux", True)]
+#: What the devices page says of a headless Chromium of this machine.
+SUMMARY = re.compile(
+    r"Chrome on Linux, 127\.0\.0\.1, last seen (just now|\d\d? seconds ago)"
+)
+
+
+def described(summaries: list[str]) -> bool:
+    """Whether the devices page describes two such browsers."""
+    return len(summaries) == 2 and all(SUMMARY.fullmatch(s) for s in summaries)
 
 
 def test_log_out_another_device(
@@ -234,12 +125,13 @@ def test_log_out_another_device(
 
     laptop.log_in(url, "alice")
     phone.log_in(url, "alice")
-    assert laptop.driver.get_cookie("session") != phone.driver.get_cookie("session")
+    assert laptop.cookie() != phone.cookie()
 
     phone.open(f"{url}devices")
     assert phone.eventually(lambda: phone.text("h1"), "Your devices") == "Your devices"
     assert phone.eventually(lambda: sorted(phone.devices()), BOTH) == BOTH
     assert phone.text("tr.current .this-device") == "this device"
+    assert phone.eventually(lambda: described(phone.summaries()), True)
     save_screenshot(phone, tmp_path / "devices.png")
 
     phone.find("tr.device:not(.current) button[type=submit]").click()
@@ -247,6 +139,7 @@ def test_log_out_another_device(
     assert phone.eventually(lambda: flash in phone.text(".flashes"), True)
     assert phone.path == "/devices"
     assert phone.eventually(phone.devices, [BOTH[1]]) == [BOTH[1]]
+    assert ("ended", "revoked") in phone.events()
 
     laptop.open(url)
     assert laptop.eventually(laptop.user, None) is None
@@ -256,6 +149,83 @@ def test_log_out_another_device(
 
     phone.open(url)
     assert phone.eventually(phone.user, "alice") == "alice"
+    stopped_cleanly(example_server)
 
-    assert example_server.interrupt() == 0, example_server.output
-    assert "Traceback" not in example_server.output
+
+def test_two_tabs_across_a_rotation(
+    browsers: t.Callable[[str], Browser], rotating_server: ExampleServer
+) -> None:
+    url = rotating_server.url
+    browser = browsers("laptop")
+    browser.log_in(url, "alice")
+    first_tab = browser.driver.current_window_handle
+    browser.driver.switch_to.new_window("tab")
+    second_tab = browser.driver.current_window_handle
+    browser.open(url)
+    assert browser.eventually(browser.user, "alice") == "alice"
+    before = browser.driver.get_cookie("session")
+    assert before is not None
+    # The id was issued before this moment; rotation is due an interval after.
+    browser.wait_for_clock(time.time() + ROTATE_AFTER + 1)
+
+    browser.driver.switch_to.window(first_tab)
+    browser.reload()
+    assert browser.eventually(browser.user, "alice") == "alice"
+    assert browser.wait_until(lambda: browser.cookie() not in (None, before["value"]))
+
+    # The second tab's request left before the rotation: it carries the old
+    # cookie, is served within the grace, and is given the new cookie.
+    browser.driver.switch_to.window(second_tab)
+    browser.driver.add_cookie(
+        {
+            "name": "session",
+            "value": before["value"],
+            "path": "/",
+            "httpOnly": True,
+            "sameSite": "Lax",
+        }
+    )
+    assert browser.cookie() == before["value"]
+    browser.reload()
+    assert browser.eventually(browser.user, "alice") == "alice"
+    assert browser.wait_until(lambda: browser.cookie() not in (None, before["value"]))
+
+    for tab in (first_tab, second_tab):
+        browser.driver.switch_to.window(tab)
+        browser.reload()
+        assert browser.eventually(browser.user, "alice") == "alice"
+
+    browser.open(f"{url}devices")
+    assert browser.eventually(browser.devices, [BOTH[1]]) == [BOTH[1]]
+    assert browser.eventually(lambda: ("rotated", None) in browser.events(), True)
+    assert "ended" not in {kind for kind, reason in browser.events()}
+    stopped_cleanly(rotating_server)
+
+
+def test_a_fourth_device_logs_out_the_least_recently_active(
+    browsers: t.Callable[[str], Browser], example_server: ExampleServer
+) -> None:
+    url = example_server.url
+    devices = [browsers(f"device-{number}") for number in range(1, 5)]
+    first, *others = devices
+    first.log_in(url, "alice")
+    # Sessions record their last activity in whole seconds: the others' is
+    # later for sure from the next second on.
+    first.wait_for_clock(int(time.time()) + 1)
+    for device in others:
+        device.log_in(url, "alice")
+
+    first.open(url)
+    assert first.eventually(first.user, None) is None
+    first.open(f"{url}devices")
+    assert first.eventually(lambda: first.path, "/login") == "/login"
+    for device in others:
+        device.open(url)
+        assert device.eventually(device.user, "alice") == "alice"
+
+    newest = others[-1]
+    newest.open(f"{url}devices")
+    three = [("Chrome on Linux", False)] * 2 + [("Chrome on Linux", True)]
+    assert newest.eventually(lambda: sorted(newest.devices()), three) == three
+    assert newest.eventually(lambda: ("ended", "evicted") in newest.events(), True)
+    stopped_cleanly(example_server)

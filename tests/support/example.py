@@ -2,7 +2,8 @@
 
 :class:`ExampleServer` runs ``python -m example_app --port 0`` in a child
 process, on its embedded DynamoDB, in an environment without any AWS
-setting, and reads the address it prints.
+setting (but for the app's config keys a test gives), and reads the address
+it prints.
 """
 
 from __future__ import annotations
@@ -24,8 +25,8 @@ if t.TYPE_CHECKING:
 
 __all__ = ["ExampleServer"]
 
-#: Seconds the app may take to print its address.
-STARTUP_TIMEOUT = 20.0
+#: Seconds the app may take to print its address (a loaded machine).
+STARTUP_TIMEOUT = 60.0
 #: Seconds the app may take to stop after Ctrl-C.
 STOP_TIMEOUT = 10.0
 ADDRESS = re.compile(r"open (http://127\.0\.0\.1:\d+/)")
@@ -35,9 +36,14 @@ class ExampleServer:
     """``python -m example_app --port 0`` in a child process.
 
     :param workdir: where its output goes.
+    :param config: environment variables for the app, such as
+        ``SESSION_DYNAMODB_ROTATE_AFTER``.
     """
 
-    def __init__(self, workdir: Path) -> None:
+    def __init__(
+        self, workdir: Path, config: t.Mapping[str, str] | None = None
+    ) -> None:
+        self.config = dict(config or {})
         self.stdout_path = workdir / "stdout.txt"
         self.stderr_path = workdir / "stderr.txt"
         self.process: subprocess.Popen[bytes] | None = None
@@ -45,7 +51,8 @@ class ExampleServer:
 
     def environment(self, workdir: Path) -> dict[str, str]:
         """This environment without any AWS, DynamoDB or secret key setting,
-        as on a fresh machine, whatever this one has configured."""
+        as on a fresh machine, whatever this one has configured; then the
+        config the test gives."""
         env = {
             name: value
             for name, value in os.environ.items()
@@ -55,6 +62,7 @@ class ExampleServer:
         env["AWS_CONFIG_FILE"] = str(workdir / "no-aws-config")
         env["AWS_SHARED_CREDENTIALS_FILE"] = str(workdir / "no-aws-credentials")
         env["PYTHONUNBUFFERED"] = "1"
+        env.update(self.config)
         return env
 
     def start(self) -> str:
