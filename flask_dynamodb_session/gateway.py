@@ -155,6 +155,16 @@ class Gateway:
         :param operation: the DynamoDB operation, e.g. ``"GetItem"``.
         :param params: its parameters, as boto3 takes them.
         """
+        return self._call(operation, passthrough, params, may_create=True)
+
+    def _call(
+        self,
+        operation: str,
+        passthrough: t.Collection[str],
+        params: dict[str, t.Any],
+        *,
+        may_create: bool,
+    ) -> t.Any:
         try:
             if operation in ITEM_OPERATIONS:
                 method = getattr(self.item_client, ITEM_OPERATIONS[operation])
@@ -167,8 +177,12 @@ class Gateway:
             code = error_code(exc)
             if code in _PASSTHROUGH or code in passthrough:
                 raise
-            if code == "ResourceNotFoundException" and self._create_table(operation):
-                return self.call(operation, passthrough=passthrough, **params)
+            if (
+                code == "ResourceNotFoundException"
+                and may_create
+                and self._ensure_table(operation)
+            ):  # once: a table deleted again is an error, not a loop
+                return self._call(operation, passthrough, params, may_create=False)
             raise SessionBackendError(
                 describe_failure(operation, code, self.table), operation=operation
             ) from exc
@@ -181,8 +195,12 @@ class Gateway:
                 f"DynamoDB {operation} failed: {exc}", operation=operation
             ) from exc
 
-    def _create_table(self, operation: str) -> bool:
-        """Create the missing table once (``auto_create``); ``True`` if done."""
+    def _ensure_table(self, operation: str) -> bool:
+        """Create the missing table, once per gateway (``auto_create``).
+
+        :return: whether the call may be sent again: the table was created
+            now, or by another thread in the meantime.
+        """
         create = self.on_missing_table
         if (
             create is None
@@ -190,8 +208,6 @@ class Gateway:
             or operation not in ITEM_OPERATIONS
         ):
             return False
-        if self._table_ready:
-            return False  # created once already: never loop
         with self._lock:
             if not self._table_ready:  # else another thread just made it
                 create()
