@@ -15,6 +15,11 @@ shows what happened to them lately (the lifecycle signals, in
 device), and a session moves to a new id every 15 minutes
 (``rotate_after``).
 
+The same sessions also serve a JSON API, mounted at ``/api``
+(:mod:`example_app.api`), whose clients carry the session id in the
+``X-Session-Id`` header instead of a cookie (the ``id_header`` option); the
+"API demo" page's script uses it.
+
 Run it with ``python -m example_app``: with no DynamoDB configured it starts
 an embedded one (see :mod:`example_app.__main__`).
 """
@@ -31,7 +36,7 @@ from flask import Flask
 
 from flask_dynamodb_session import DynamoDBSession
 
-from . import audit, views
+from . import api, audit, views
 
 __all__ = ["DEFAULTS", "ENV_KEYS", "config_from_env", "create_app"]
 
@@ -92,7 +97,7 @@ def config_from_env(environ: t.Mapping[str, str]) -> dict[str, str]:
 
 
 def create_app(config: t.Mapping[str, t.Any] | None = None) -> Flask:
-    """Create the example app.
+    """Create the example app, with its API mounted at ``/api``.
 
     Config comes from :data:`DEFAULTS`, then the environment
     (:data:`ENV_KEYS`), then ``config``. Without a ``SECRET_KEY`` a random
@@ -116,4 +121,5 @@ def create_app(config: t.Mapping[str, t.Any] | None = None) -> Flask:
     DynamoDBSession(app)
     audit.connect(app)
     app.register_blueprint(views.bp)
+    api.mount(app)
     return app

@@ -107,9 +107,14 @@ def _now() -> datetime:
     return datetime.now(timezone.utc)
 
 
-def connect(app: Flask) -> AuditTrail:
-    """Give ``app`` a trail, fed by the lifecycle signals it sends."""
-    trail = AuditTrail()
+def connect(app: Flask, shared: AuditTrail | None = None) -> AuditTrail:
+    """Give ``app`` a trail, fed by the lifecycle signals it sends.
+
+    :param shared: another app's trail, to record this app's events in too
+        (the API's sessions belong to the same users as the shop's); else a
+        new trail.
+    """
+    trail = AuditTrail() if shared is None else shared
     app.extensions[EXTENSION] = trail
 
     @session_created.connect_via(app)

@@ -12,7 +12,8 @@ from flask import session
 
 from example_app import DEFAULTS, ENV_KEYS, config_from_env, create_app
 from example_app.__main__ import browser_url
-from example_app.audit import short_handle
+from example_app.api import HEADER, api_of
+from example_app.audit import short_handle, trail_of
 from example_app.backend import choose_backend
 from example_app.devices import ago, describe_device
 from example_app.views import (
@@ -665,6 +666,239 @@ def test_device_formats() -> None:
     moment = datetime(2026, 3, 4, 5, 6, 7, tzinfo=timezone.utc)
     assert format_minute_utc(moment) == "2026-03-04 05:06 UTC"
     assert format_utc(moment) == "2026-03-04 05:06:07 UTC"
+
+
+# -- the API: the session id in a header, no cookie ------------------------------
+
+
+def api(
+    client: FlaskClient,
+    method: str,
+    path: str,
+    token: str | None = None,
+    **kwargs: t.Any,
+) -> TestResponse:
+    """Call the API at ``/api{path}``, with ``token`` in its header if given."""
+    headers = {**kwargs.pop("headers", {})}
+    if token is not None:
+        headers[HEADER] = token
+    return client.open(f"/api{path}", method=method, headers=headers, **kwargs)
+
+
+def token_of(response: TestResponse) -> str:
+    """The value the response answers in the API's header."""
+    value = response.headers.get(HEADER)
+    assert value is not None
+    return value
+
+
+def answer_of(response: TestResponse) -> dict[str, t.Any]:
+    """The JSON object the API answered."""
+    data = response.get_json()
+    assert isinstance(data, dict)
+    return data
+
+
+def api_sid(app: Flask, token: str) -> str:
+    """The session id a token of the API carries."""
+    api_app = api_of(app)
+    return interface(api_app).get_signer(api_app).unsign(token).decode("ascii")
+
+
+def api_login(client: FlaskClient, name: str = "alice", **kwargs: t.Any) -> str:
+    """Log in through the API; return the token it answers."""
+    response = api(client, "POST", "/login", json={"name": name}, **kwargs)
+    assert response.status_code == 200
+    return token_of(response)
+
+
+def forged(token: str) -> str:
+    """``token`` with its session id changed, its signature left as it was."""
+    return ("b" if token[0] == "a" else "a") + token[1:]
+
+
+TEA = {"product": "tea", "name": "Green tea, 100 g", "quantity": 1}
+
+
+def test_the_api_is_a_second_app_on_the_same_table(app: Flask) -> None:
+    api_app = api_of(app)
+    assert api_app is not app
+    settings = interface(api_app).settings_for(api_app)
+    assert settings.id_header == HEADER
+    assert settings.table == interface(app).settings_for(app).table
+    assert interface(app).settings_for(app).id_header is None
+    assert api_app.secret_key == app.secret_key
+
+
+def test_api_session_travels_in_the_header(
+    app: Flask, client: FlaskClient, calls: CallCounter
+) -> None:
+    response = api(client, "POST", "/login", json={"name": " alice "})
+    assert response.status_code == 200
+    assert response.json == {"user": "alice", "cart": []}
+    token = token_of(response)
+    assert "Set-Cookie" not in response.headers
+    assert HEADER in response.headers["Vary"]
+    assert response.headers["Access-Control-Expose-Headers"] == HEADER
+    assert client.get_cookie("session") is None
+    assert store(app).get(api_sid(app, token)) == {"user": "alice"}
+
+    response = api(client, "POST", "/cart", token, json={"product": "tea"})
+    assert response.json == {"user": "alice", "cart": [TEA]}
+    assert "Set-Cookie" not in response.headers
+    assert token_of(response) == token
+    assert store(app).get(api_sid(app, token)) == {"user": "alice", "cart": ["tea"]}
+
+    # The header is all a client needs: another one, with no cookie jar in
+    # common, reads the same session with it.
+    other = app.test_client()
+    calls.reset()
+    response = api(other, "GET", "/me", token)
+    assert response.json == {"user": "alice", "cart": [TEA]}
+    assert calls.take() == {"GetItem": 1}
+    assert HEADER in response.headers["Vary"]
+    assert HEADER not in response.headers  # nothing new to answer
+    assert response.headers["Access-Control-Expose-Headers"] == HEADER
+    assert api(other, "GET", "/me").json == {"user": None, "cart": []}
+    assert client.get_cookie("session") is None
+    assert other.get_cookie("session") is None
+
+
+def test_the_api_reads_no_cookie_and_sets_none(app: Flask, client: FlaskClient) -> None:
+    login(client, "bob")
+    cookie = client.get_cookie("session")
+    assert cookie is not None
+    assert api(client, "GET", "/me").json == {"user": None, "cart": []}
+
+    response = api(client, "POST", "/login", json={"name": "alice"})
+    assert "Set-Cookie" not in response.headers
+    token = token_of(response)
+    assert token != cookie.value
+    after = client.get_cookie("session")
+    assert after is not None
+    assert after.value == cookie.value
+    assert "Logged in as <strong>bob</strong>" in client.get("/").text
+    assert api(client, "GET", "/me", token).json == {"user": "alice", "cart": []}
+
+
+def test_api_logout_answers_an_empty_header(
+    app: Flask, client: FlaskClient, calls: CallCounter
+) -> None:
+    token = api_login(client)
+    api(client, "POST", "/cart", token, json={"product": "tea"})
+    sid_of_token = api_sid(app, token)
+    calls.reset()
+    response = api(client, "POST", "/logout", token)
+    assert calls.take() == {"DeleteItem": 1}
+    assert response.status_code == 200
+    assert response.json == {"user": None, "cart": []}
+    assert response.headers[HEADER] == ""
+    assert HEADER in response.headers["Vary"]
+    assert response.headers["Access-Control-Expose-Headers"] == HEADER
+    assert "Set-Cookie" not in response.headers
+    assert store(app).get(sid_of_token) is None
+
+    # The deleted session's token is worth nothing; the client is told to
+    # drop it.
+    replay = api(app.test_client(), "GET", "/me", token)
+    assert replay.json == {"user": None, "cart": []}
+    assert replay.headers[HEADER] == ""
+
+
+def test_a_tampered_api_header_is_a_fresh_session(
+    app: Flask, client: FlaskClient, calls: CallCounter
+) -> None:
+    token = api_login(client)
+    for value in (forged(token), token.split(".")[0], "not-signed"):
+        calls.reset()
+        response = api(client, "GET", "/me", value)
+        assert response.json == {"user": None, "cart": []}
+        assert calls.take() == {}
+        assert HEADER not in response.headers
+
+    response = api(client, "POST", "/cart", forged(token), json={"product": "mug"})
+    answer = answer_of(response)
+    assert answer["user"] is None
+    assert [line["product"] for line in answer["cart"]] == ["mug"]
+    fresh = token_of(response)
+    assert fresh not in (token, forged(token))
+    assert api_sid(app, fresh) != api_sid(app, token)
+    assert api(client, "GET", "/me", token).json == {"user": "alice", "cart": []}
+
+
+def test_api_errors_are_json(client: FlaskClient, calls: CallCounter) -> None:
+    long_name = "x" * 41
+    for method, path, payload, status in (
+        ("POST", "/login", {"name": "  "}, 400),
+        ("POST", "/login", {"name": long_name}, 400),
+        ("POST", "/login", ["alice"], 400),
+        ("POST", "/cart", {"product": "caviar"}, 404),
+        ("POST", "/cart", {"product": ["tea"]}, 404),
+        ("GET", "/login", None, 405),
+        ("GET", "/nowhere", None, 404),
+    ):
+        response = api(client, method, path, json=payload)
+        assert response.status_code == status, (method, path, payload)
+        assert isinstance(answer_of(response)["error"], str)
+        assert response.headers["Access-Control-Expose-Headers"] == HEADER
+        assert HEADER not in response.headers
+        assert "Set-Cookie" not in response.headers
+    refused = answer_of(api(client, "POST", "/login", json={}))
+    assert refused == {"error": "Enter a name of 1 to 40 characters."}
+    allowed = api(client, "GET", "/login").headers["Allow"]
+    assert set(allowed.split(", ")) == {"OPTIONS", "POST"}
+    assert calls.take() == {}
+
+
+def test_api_login_keeps_the_cart_under_a_new_id(
+    app: Flask, client: FlaskClient
+) -> None:
+    response = api(client, "POST", "/cart", json={"product": "tea"})
+    anonymous = token_of(response)
+    assert response.json == {"user": None, "cart": [TEA]}
+    response = api(client, "POST", "/login", anonymous, json={"name": "alice"})
+    token = token_of(response)
+    assert api_sid(app, token) != api_sid(app, anonymous)
+    assert response.json == {"user": "alice", "cart": [TEA]}
+    assert store(app).get(api_sid(app, anonymous)) is None
+    assert api(client, "GET", "/me", anonymous).json == {"user": None, "cart": []}
+
+
+def test_api_sessions_are_the_users_devices(app: Flask) -> None:
+    phone = device(app, PHONE)
+    script = app.test_client()
+    token = api_login(script, headers={"User-Agent": LAPTOP})
+    handle = store(app).key(api_sid(app, token))
+    page = phone.get("/devices").text
+    assert sorted(rows(page)) == ["Firefox on Windows", "Safari on iOS*"]
+    assert f"Session {short_handle(handle)} started" in page
+    assert [event.kind for event in trail_of(app).events_of("alice")] == [
+        "created",
+        "created",
+    ]
+
+    phone.post("/devices/logout-others")
+    assert api(script, "GET", "/me", token).json == {"user": None, "cart": []}
+    assert logged_in(phone)
+
+
+def test_the_api_demo_page(client: FlaskClient, calls: CallCounter) -> None:
+    response = client.get("/api-demo")
+    assert response.status_code == 200
+    page = response.text
+    assert 'data-api="/api"' in page
+    assert f'data-header="{HEADER}"' in page
+    assert 'src="/static/api-demo.js"' in page
+    for product in ("tea", "mug", "honey"):
+        assert f'class="api-add" data-product="{product}"' in page
+    assert set_cookies(response) == []
+    assert '<a href="/api-demo">API demo</a>' in client.get("/").text
+    script = client.get("/static/api-demo.js")
+    assert script.status_code == 200
+    assert 'credentials: "omit"' in script.text
+    assert "sessionStorage" in script.text
+    script.close()
+    assert calls.take() == {}
 
 
 #: Real User-Agent headers and what the devices page calls them.

@@ -11,7 +11,12 @@ interval where a test needs one). Browser profiles (each its own
 - two tabs of one profile stay logged in across a rotation of the session
   id, also a tab whose request still carries the old cookie;
 - a fourth login logs out the least recently active of the first three
-  (the app's limit of 3 devices).
+  (the app's limit of 3 devices);
+- the "API demo" page's script logs in, fills a cart and logs out through
+  the app's JSON API, its session carried in the ``X-Session-Id`` header and
+  kept in ``sessionStorage`` across a reload, while the browser's cookie jar
+  holds nothing of it (and a cookie session of the shop's pages stays as it
+  was).
 
 It needs Debian's ``chromium`` and ``chromium-driver`` packages and selenium.
 Without them the test is skipped, except with ``CI=true`` in the
@@ -30,6 +35,7 @@ import time
 import typing as t
 
 import pytest
+import requests
 
 from tests.support.browser import Browser, chromium_paths
 from tests.support.example import ExampleServer
@@ -228,4 +234,147 @@ def test_a_fourth_device_logs_out_the_least_recently_active(
     three = [("Chrome on Linux", False)] * 2 + [("Chrome on Linux", True)]
     assert newest.eventually(lambda: sorted(newest.devices()), three) == three
     assert newest.eventually(lambda: ("ended", "evicted") in newest.events(), True)
+    stopped_cleanly(example_server)
+
+
+# -- the API demo page: the session in a header, no cookie ------------------------
+
+#: The header the API carries the session id in.
+HEADER = "X-Session-Id"
+#: Where the page's script keeps the API's session id, in ``sessionStorage``.
+TOKEN_KEY = "api-demo-session"
+NOBODY = "Not logged in"
+
+
+def api_user(browser: Browser) -> str:
+    """What the API demo page says of its API session."""
+    return browser.text("#api-user")
+
+
+def api_message(browser: Browser) -> str:
+    return browser.text("#api-message")
+
+
+def api_cart(browser: Browser) -> dict[str, int]:
+    """The cart the API demo page shows: product id -> quantity."""
+    return {
+        item.get_attribute("data-product") or "": int(
+            item.find_element("css selector", ".quantity").text
+        )
+        for item in browser.find_all("#api-cart li[data-product]")
+    }
+
+
+def api_log_in(browser: Browser, name: str) -> None:
+    browser.find("#api-login input[name=name]").send_keys(name)
+    browser.find("#api-login button[type=submit]").click()
+    expected = f"Logged in as {name}"
+    assert browser.eventually(lambda: api_user(browser), expected) == expected
+
+
+def fill_cart(browser: Browser, products: t.Sequence[str]) -> dict[str, int]:
+    """Add each product in turn through the page, each after the last is
+    shown; return the cart."""
+    cart: dict[str, int] = {}
+    for product in products:
+        cart[product] = cart.get(product, 0) + 1
+        browser.find(f"button.api-add[data-product={product}]").click()
+        assert browser.eventually(lambda: api_cart(browser), cart) == cart
+    return cart
+
+
+def api_me(url: str, token: str) -> requests.Response:
+    """``GET /api/me`` with ``token`` in the header, outside the browser."""
+    with requests.Session() as http:
+        http.trust_env = False
+        return http.get(f"{url}api/me", headers={HEADER: token}, timeout=10)
+
+
+def test_the_api_demo_keeps_its_session_in_a_header(
+    browsers: t.Callable[[str], Browser], example_server: ExampleServer
+) -> None:
+    url = example_server.url
+    browser = browsers("script")
+    browser.open(f"{url}api-demo")
+    assert browser.eventually(lambda: api_user(browser), NOBODY) == NOBODY
+    assert browser.stored(TOKEN_KEY) is None
+
+    api_log_in(browser, "alice")
+    welcome = "Welcome, alice!"
+    assert browser.eventually(lambda: api_message(browser), welcome) == welcome
+    assert browser.wait_until(lambda: bool(browser.stored(TOKEN_KEY)))
+    token = browser.stored(TOKEN_KEY)
+    assert token
+    cart = fill_cart(browser, ["tea", "tea", "mug"])
+    assert browser.eventually(lambda: browser.stored(TOKEN_KEY), token) == token
+
+    # The token is the session: outside the browser it reads the same one.
+    answer = api_me(url, token)
+    assert answer.json()["user"] == "alice"
+    assert {line["product"]: line["quantity"] for line in answer.json()["cart"]} == (
+        cart
+    )
+    assert answer.headers["Access-Control-Expose-Headers"] == HEADER
+    assert "Set-Cookie" not in answer.headers
+
+    # The reloaded page (no message yet) asks the API with the kept token.
+    browser.reload()
+    assert browser.eventually(lambda: api_message(browser), "") == ""
+    expected = "Logged in as alice"
+    assert browser.eventually(lambda: api_user(browser), expected) == expected
+    assert browser.eventually(lambda: api_cart(browser), cart) == cart
+    assert browser.eventually(lambda: browser.stored(TOKEN_KEY), token) == token
+    # Only the demo page and the API were used: no cookie at all.
+    assert browser.eventually(browser.cookies, {}) == {}
+
+    browser.find("#api-logout button[type=submit]").click()
+    said = "Logged out."
+    assert browser.eventually(lambda: api_message(browser), said) == said
+    assert browser.eventually(lambda: api_user(browser), NOBODY) == NOBODY
+    assert browser.eventually(lambda: api_cart(browser), {}) == {}
+    assert browser.eventually(lambda: browser.stored(TOKEN_KEY), None) is None
+    replay = api_me(url, token)
+    assert replay.json() == {"user": None, "cart": []}
+    assert replay.headers[HEADER] == ""
+
+    browser.reload()
+    assert browser.eventually(lambda: api_message(browser), "") == ""
+    assert browser.eventually(lambda: api_user(browser), NOBODY) == NOBODY
+    assert browser.eventually(lambda: api_cart(browser), {}) == {}
+    assert browser.eventually(browser.cookies, {}) == {}
+    stopped_cleanly(example_server)
+
+
+def test_the_api_session_beside_the_shops_cookie(
+    browsers: t.Callable[[str], Browser], example_server: ExampleServer
+) -> None:
+    url = example_server.url
+    browser = browsers("both")
+    browser.log_in(url, "bob")
+    assert browser.wait_until(lambda: list(browser.cookies()) == ["session"])
+    shop_cookies = browser.cookies()
+
+    browser.open(f"{url}api-demo")
+    assert browser.eventually(browser.user, "bob") == "bob"
+    assert browser.eventually(lambda: api_user(browser), NOBODY) == NOBODY
+    api_log_in(browser, "alice")
+    cart = fill_cart(browser, ["honey"])
+    assert browser.wait_until(lambda: bool(browser.stored(TOKEN_KEY)))
+    token = browser.stored(TOKEN_KEY)
+    assert token
+    assert token != shop_cookies["session"]
+    assert browser.eventually(browser.cookies, shop_cookies) == shop_cookies
+
+    browser.reload()
+    assert browser.eventually(lambda: api_message(browser), "") == ""
+    assert browser.eventually(lambda: api_cart(browser), cart) == cart
+    expected = "Logged in as alice"
+    assert browser.eventually(lambda: api_user(browser), expected) == expected
+    assert browser.eventually(browser.user, "bob") == "bob"
+    browser.find("#api-logout button[type=submit]").click()
+    assert browser.eventually(lambda: api_user(browser), NOBODY) == NOBODY
+
+    browser.open(url)
+    assert browser.eventually(browser.user, "bob") == "bob"
+    assert browser.eventually(browser.cookies, shop_cookies) == shop_cookies
     stopped_cleanly(example_server)

@@ -169,6 +169,20 @@ class Browser:
         cookie = self.driver.get_cookie("session")
         return None if cookie is None else str(cookie["value"])
 
+    def cookies(self) -> dict[str, str]:
+        """Every cookie this profile holds for the page's site, by name."""
+        return {
+            str(cookie["name"]): str(cookie["value"])
+            for cookie in self.driver.get_cookies()
+        }
+
+    def stored(self, key: str) -> str | None:
+        """The value the page's ``sessionStorage`` keeps under ``key``."""
+        value = self.driver.execute_script(
+            "return window.sessionStorage.getItem(arguments[0]);", key
+        )
+        return None if value is None else str(value)
+
     def log_in(self, url: str, name: str) -> None:
         """Fill in and send the login form; wait until the page shows ``name``."""
         self.open(f"{url}login")
