@@ -40,12 +40,15 @@ if t.TYPE_CHECKING:
     from flask_dynamodb_session.store import SessionStore
 
 #: The subjects, in the order results are shown.
-SUBJECTS = ("auto", "boto3", "flask_session", "cookie")
+SUBJECTS = ("auto", "encrypted", "boto3", "flask_session", "cookie")
 #: This package's subjects, by the ``transport`` option they set.
-TRANSPORTS = {"auto": "auto", "boto3": "boto3"}
+TRANSPORTS = {"auto": "auto", "encrypted": "auto", "boto3": "boto3"}
+#: Options of this package's subjects beyond the transport.
+SUBJECT_OPTIONS: dict[str, dict[str, t.Any]] = {"encrypted": {"encrypt": True}}
 #: How each subject is named in the results.
 TITLES = {
     "auto": 'flask-dynamodb-session, transport="auto"',
+    "encrypted": 'flask-dynamodb-session, transport="auto", encrypt=True',
     "boto3": 'flask-dynamodb-session, transport="boto3"',
     "flask_session": "Flask-Session 0.8 (DynamoDB)",
     "cookie": "Flask cookie session",
@@ -53,6 +56,7 @@ TITLES = {
 #: Short names, for narrow columns.
 SHORT_TITLES = {
     "auto": '"auto"',
+    "encrypted": '"auto" encrypted',
     "boto3": '"boto3"',
     "flask_session": "Flask-Session",
     "cookie": "cookie",
@@ -60,6 +64,7 @@ SHORT_TITLES = {
 #: The subjects that talk to DynamoDB, and the table each one uses.
 TABLES = {
     "auto": "bench_sessions_auto",
+    "encrypted": "bench_sessions_encrypted",
     "boto3": "bench_sessions_boto3",
     "flask_session": "bench_flask_session",
 }
@@ -131,7 +136,7 @@ def build_subject(
             table=table or TABLES[name],
             endpoint_url=endpoint_url,
             transport=TRANSPORTS[name],
-            **options,
+            **{**SUBJECT_OPTIONS.get(name, {}), **options},
         )
         app.session_interface = interface
         store = interface.store_for(app)

@@ -19,6 +19,9 @@ READ_OVERHEAD_TARGET = 5.0
 THROUGHPUT_TARGET = 3.0
 #: Worker CPU per request with ``"auto"`` over the cookie session's: at most.
 WORKER_CPU_TARGET = 1.4
+#: Worker CPU per request with ``encrypt=True`` over without (both
+#: ``"auto"``): at most.
+ENCRYPTION_CPU_TARGET = 1.05
 #: This package's subjects, whose calls must be exactly the targets.
 OURS = ("auto", "boto3")
 #: The exact calls of one request of each scenario, for this package.
@@ -33,6 +36,15 @@ EXPECTED_CALLS: dict[str, dict[str, int]] = {
     "repeated_read": {"GetItem": 1},
     "clear": {"DeleteItem": 1},
 }
+
+
+def shown(results: t.Mapping[str, t.Any]) -> list[str]:
+    """The subjects a run measured (an earlier run may lack newer ones)."""
+    measured = results.get("subjects", TITLES)
+    return [name for name in SUBJECTS if name in measured]
+
+
+_NUMBERS = {4: "Four", 5: "Five"}
 
 
 def write_json(results: t.Mapping[str, t.Any], path: Path) -> None:
@@ -125,6 +137,14 @@ def targets(results: t.Mapping[str, t.Any]) -> dict[str, t.Any]:
         "throughput": throughput >= THROUGHPUT_TARGET,
         "worker_cpu": worker_cpu <= WORKER_CPU_TARGET,
     }
+    encryption: dict[str, t.Any] = {}
+    if "worker_cpu_encrypted_to_auto" in ratios:
+        encryption_cpu = float(ratios["worker_cpu_encrypted_to_auto"]["median"])
+        met["encryption_cpu"] = encryption_cpu <= ENCRYPTION_CPU_TARGET
+        encryption = {
+            "encryption_cpu_ratio": encryption_cpu,
+            "encryption_cpu_target": ENCRYPTION_CPU_TARGET,
+        }
     return {
         "calls_on_target": calls,
         "read_overhead_ratio": overhead,
@@ -133,6 +153,7 @@ def targets(results: t.Mapping[str, t.Any]) -> dict[str, t.Any]:
         "throughput_target": THROUGHPUT_TARGET,
         "worker_cpu_ratio": worker_cpu,
         "worker_cpu_target": WORKER_CPU_TARGET,
+        **encryption,
         "met": met,
         "all_met": all(met.values()),
     }
@@ -162,6 +183,13 @@ def header(results: t.Mapping[str, t.Any]) -> list[str]:
     versions = meta["versions"]
     machine = meta["machine"]
     clients = results.get("item_clients", {})
+    encrypted = (
+        ", the same with ``encrypt=True`` (encryption at rest, keys derived"
+        " from ``SECRET_KEY``),"
+        if "encrypted" in shown(results)
+        else ""
+    )
+    count = _NUMBERS.get(len(shown(results)), str(len(shown(results))))
     return [
         "Benchmark results",
         "=================",
@@ -180,10 +208,10 @@ def header(results: t.Mapping[str, t.Any]) -> list[str]:
         f":DynamoDB: dynalite {versions['dynalite']} (Node.js {versions['node']}),"
         " a separate process on 127.0.0.1, over HTTP",
         "",
-        "Four subjects serve the same small app, each with its defaults: this"
-        " package as ``DynamoDBSessionInterface(table=..., endpoint_url=...,"
-        ' transport="auto")`` (its item calls went through'
-        f" ``{clients.get('auto', '?')}``, the lean transport) and with"
+        f"{count} subjects serve the same small app, each with its"
+        " defaults: this package as ``DynamoDBSessionInterface(table=...,"
+        ' endpoint_url=..., transport="auto")`` (its item calls went through'
+        f" ``{clients.get('auto', '?')}``, the lean transport){encrypted} and with"
         ' ``transport="boto3"`` (through boto3\'s client,'
         f" ``{clients.get('boto3', '?')}``), ``touch_after`` 10 s in both;"
         ' Flask-Session with ``SESSION_TYPE = "dynamodb"`` and a boto3 resource in'
@@ -234,6 +262,16 @@ def summary(results: t.Mapping[str, t.Any]) -> list[str]:
             _yes(met["met"]["worker_cpu"]),
         ],
     ]
+    if "encryption_cpu" in met["met"]:
+        rows.append(
+            [
+                "mixed workload worker CPU per request, encrypted over not",
+                f"at most {ENCRYPTION_CPU_TARGET:g}x",
+                _range(ratios["worker_cpu_encrypted_to_auto"], ".3f", "x")
+                + f", {_count(settings['rounds'], 'round')}",
+                _yes(met["met"]["encryption_cpu"]),
+            ]
+        )
     return [
         "Targets",
         "-------",
@@ -253,7 +291,10 @@ def calls_section(results: t.Mapping[str, t.Any]) -> list[str]:
         [
             scenario.title,
             BUDGET[scenario.name],
-            *(calls_text(results["calls"][name][scenario.name]) for name in SUBJECTS),
+            *(
+                calls_text(results["calls"][name][scenario.name])
+                for name in shown(results)
+            ),
             _yes(on_target[scenario.name]),
         ]
         for scenario in _measured(results["calls"])
@@ -275,7 +316,7 @@ def calls_section(results: t.Mapping[str, t.Any]) -> list[str]:
             [
                 "request",
                 "target",
-                *(SHORT_TITLES[name] for name in SUBJECTS),
+                *(SHORT_TITLES[name] for name in shown(results)),
                 "both transports on target",
             ],
             rows,
@@ -287,7 +328,7 @@ def calls_section(results: t.Mapping[str, t.Any]) -> list[str]:
 def read_section(results: t.Mapping[str, t.Any]) -> list[str]:
     read = results["read_overhead"]
     rows = []
-    for name in SUBJECTS:
+    for name in shown(results):
         rounds = read["rounds"][name]
         calls: dict[str, int] = {}
         requests = 0
@@ -342,7 +383,8 @@ def cpu_section(results: t.Mapping[str, t.Any]) -> list[str]:
     rows = []
     for scenario in _measured(results["cpu"]):
         cpu = [
-            results["cpu"][name][scenario.name]["cpu_us_median"] for name in SUBJECTS
+            results["cpu"][name][scenario.name]["cpu_us_median"]
+            for name in shown(results)
         ]
         rows.append([scenario.title, *(f"{value:,.0f}" for value in cpu)])
     return [
@@ -358,7 +400,8 @@ def cpu_section(results: t.Mapping[str, t.Any]) -> list[str]:
         " are in ``results.json``.",
         "",
         grid_table(
-            ["request", *(f"{SHORT_TITLES[name]} (us)" for name in SUBJECTS)], rows
+            ["request", *(f"{SHORT_TITLES[name]} (us)" for name in shown(results))],
+            rows,
         ),
         "",
     ]
@@ -369,7 +412,7 @@ def workload_section(results: t.Mapping[str, t.Any]) -> list[str]:
     summary = results["workload"]["summary"]
     ratios = results["workload"]["ratios"]
     rows = []
-    for name in SUBJECTS:
+    for name in shown(results):
         figures = summary[name]
         rows.append(
             [
@@ -397,7 +440,7 @@ def workload_section(results: t.Mapping[str, t.Any]) -> list[str]:
         f" touch the session. {settings['warmup']:g} s of warm-up, then"
         f" {settings['duration']:g} s measured (at most"
         f" {settings['max_requests']:,} requests);"
-        f" {_count(settings['rounds'], 'round')}, each running the four subjects"
+        f" {_count(settings['rounds'], 'round')}, each running the subjects"
         " back to back in a rotating order. Everything (workers, dynalite, load"
         " generator) shares the machine's two cores, so throughput is capped by"
         " the CPU all of them spend per request; the worker CPU per request is"
@@ -438,7 +481,21 @@ def workload_section(results: t.Mapping[str, t.Any]) -> list[str]:
         f' "boto3" {_range(ratios["worker_cpu_boto3_to_cookie"], ".2f", "x")};'
         " Flask-Session"
         f" {_range(ratios['worker_cpu_flask_session_to_cookie'], '.2f', 'x')}.",
+        *_encryption_ratios(ratios),
         "",
+    ]
+
+
+def _encryption_ratios(ratios: t.Mapping[str, t.Any]) -> list[str]:
+    """The cost of encryption at rest, if the run measured it."""
+    if "worker_cpu_encrypted_to_auto" not in ratios:
+        return []
+    cpu = ratios["worker_cpu_encrypted_to_auto"]
+    return [
+        '- encryption at rest, ``encrypt=True`` over without (both "auto"):'
+        f" worker CPU per request {_range(cpu, '.3f', 'x')}"
+        f" (rounds: {_rounds(cpu, '.3f', 'x')}); requests/s"
+        f" {_range(ratios['rps_encrypted_to_auto'], '.3f', 'x')}."
     ]
 
 

@@ -25,9 +25,10 @@ another: ``--output-dir benchmarks`` to replace the kept results on purpose.
 7. Writes ``results.json`` (raw figures) and ``results.rst`` (the tables)
    to the output directory, and prints the tables.
 
-The subjects: this package with ``transport="auto"`` (the lean transport)
-and with ``transport="boto3"``, Flask-Session 0.8's DynamoDB backend, and
-Flask's cookie session. Flask-Session 0.8 is installed into the running
+The subjects: this package with ``transport="auto"`` (the lean transport),
+the same with ``encrypt=True`` (encryption at rest) and with
+``transport="boto3"``, Flask-Session 0.8's DynamoDB backend, and Flask's
+cookie session. Flask-Session 0.8 is installed into the running
 environment from ``requirements.txt`` if it is missing (``--no-install``
 refuses instead).
 """
@@ -406,6 +407,8 @@ def workload_ratios(rounds: dict[str, list[dict[str, t.Any]]]) -> dict[str, t.An
         "worker_cpu_flask_session_to_cookie": ratio(
             "flask_session", "cookie", worker_cpu
         ),
+        "worker_cpu_encrypted_to_auto": ratio("encrypted", "auto", worker_cpu),
+        "rps_encrypted_to_auto": ratio("encrypted", "auto", rps),
     }
 
 

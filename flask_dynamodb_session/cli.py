@@ -71,7 +71,7 @@ def session_store(app: Flask, table: str | None = None) -> SessionStore:
         return store
     client = store.gateway.admin_client
     settings = dataclasses.replace(store.settings, table=table, client=client)
-    return SessionStore(settings)
+    return SessionStore(settings, secret_keys=store.codec.secret_keys)
 
 
 def _current_store(table: str | None) -> SessionStore:

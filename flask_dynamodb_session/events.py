@@ -11,7 +11,9 @@ from __future__ import annotations
 import logging
 import typing as t
 
-from . import serialization
+from .codec import Codec
+from .exceptions import ConfigurationError
+from .serialization import DecodeError
 from .signals import session_created, session_ended, session_rotated
 
 if t.TYPE_CHECKING:
@@ -29,11 +31,15 @@ class Events:
 
     :param settings: the store's options (``user_key``, ``key_prefix``).
     :param sender: the default sender (the store).
+    :param codec: how the store's items hold ``data`` and ``uid``.
     """
 
-    def __init__(self, settings: Settings, sender: object) -> None:
+    def __init__(
+        self, settings: Settings, sender: object, codec: Codec | None = None
+    ) -> None:
         self.user_key = settings.user_key
         self.key_prefix = settings.key_prefix
+        self.codec = Codec(settings) if codec is None else codec
         #: Returns the sender of the next signal: the store, or the Flask app
         #: inside one of its requests (the interface sets this).
         self.sender: t.Callable[[], object] = lambda: sender
@@ -81,16 +87,18 @@ class Events:
         return user
 
     def user_of_item(self, item: Item | None) -> str | int | None:
-        """The user id of a stored item: from its data, else its ``uid``."""
+        """The user id of a stored item: from its data, else its ``uid``
+        (unless ``encrypt`` stores a hash there)."""
         if self.user_key is None or item is None:
             return None
         payload = item.get("data", {}).get("B")
         if payload is not None:
+            key = item.get("id", {}).get("S", "")
             try:
-                return self.user_of(serialization.decode(bytes(payload)))
-            except serialization.DecodeError:
+                return self.user_of(self.codec.decode(key, bytes(payload)))
+            except (DecodeError, ConfigurationError):
                 logger.debug("the ended session's data cannot be decoded")
         uid = item.get("uid", {}).get("S")
-        if uid is None or not uid.startswith(self.key_prefix):
+        if self.codec.encrypt or uid is None or not uid.startswith(self.key_prefix):
             return None
         return uid[len(self.key_prefix) :]

@@ -28,6 +28,7 @@ from .request_context import (
     block_save_on_error,
     client_of_request,
     replace_with_error,
+    secret_keys_of,
     signal_sender,
 )
 from .save_policy import SavePlan, plan_save, rotation_due
@@ -128,7 +129,10 @@ class DynamoDBSessionInterface(SessionInterface):
             with self._lock:
                 state = self._states.get(app)
                 if state is None:
-                    store = SessionStore(resolve(self._options, app.config))
+                    store = SessionStore(
+                        resolve(self._options, app.config),
+                        secret_keys=secret_keys_of(weakref.ref(app)),
+                    )
                     store.events.sender = signal_sender(weakref.ref(app), store)
                     state = _AppState(store, CookieSigner(self.salt))
                     self._states[app] = state
@@ -313,9 +317,9 @@ class DynamoDBSessionInterface(SessionInterface):
         for old_sid in session.discarded:
             items.delete(old_sid)
         if settings.max_sessions is not None and not rotating:
-            uid = items.layout.uid(session)
-            if uid is not None:
-                users.evict(items, uid, keep=handle, limit=settings.max_sessions)
+            user_id = items.events.user_of(session)
+            if user_id is not None:
+                users.evict(items, user_id, keep=handle, limit=settings.max_sessions)
         return version
 
     def _refresh(

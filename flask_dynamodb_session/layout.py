@@ -6,7 +6,7 @@ module builds. An item has these attributes:
 ``id`` (S)
     the hash key: ``key_prefix`` + hex SHA-256 of the session id.
 ``data`` (B)
-    the encoded session (:mod:`.serialization`).
+    the encoded session (:mod:`.serialization`), sealed with ``encrypt``.
 ``expires`` (N)
     Unix epoch seconds, an integer; the table's TTL attribute. Checked on
     every read, since TTL deletion lags by up to days.
@@ -18,8 +18,9 @@ module builds. An item has these attributes:
     Unix epoch seconds the session was created (or regenerated, at login),
     for ``max_age``. An item without it counts from ``written``.
 ``uid`` (S)
-    with the ``user_key`` option: ``key_prefix`` + the user id as text, while
-    the session's data holds that key; the hash key of the ``uid-index``.
+    with the ``user_key`` option: ``key_prefix`` + the user id as text (a
+    keyed hash of it with ``encrypt``), while the session's data holds that
+    key; the hash key of the ``uid-index``.
 ``issued`` (N)
     Unix epoch seconds this id was issued, for ``rotate_after``: the
     creation, or the last rotation (an item without it counts from
@@ -51,6 +52,7 @@ import logging
 import typing as t
 
 from . import serialization
+from .codec import Codec
 from .item_size import check_size
 
 if t.TYPE_CHECKING:
@@ -98,6 +100,8 @@ class Record:
     #: The id the session lives under now, when it was read through the id
     #: it was rotated from.
     moved_to: str | None = None
+    #: With ``encrypt``: stored in clear, or sealed with an older key.
+    outdated: bool = False
 
 
 @dataclasses.dataclass(frozen=True)
@@ -124,9 +128,11 @@ class Layout:
 
     :param settings: the store's options (``key_prefix``, ``user_key``,
         ``max_age``).
+    :param codec: how ``data`` and ``uid`` are stored (with ``encrypt``).
     """
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, codec: Codec | None = None) -> None:
+        self.codec = Codec(settings) if codec is None else codec
         self.table = settings.table
         self.key_prefix = settings.key_prefix
         self.user_key = settings.user_key
@@ -147,7 +153,7 @@ class Layout:
                 type(user).__name__,
             )
             return None
-        return f"{self.key_prefix}{user}"
+        return self.codec.uid(user)
 
     def expires_at(self, now: int, lifetime: int, created_at: int) -> int:
         """When a session written ``now`` expires: ``lifetime`` from now, but
@@ -338,7 +344,7 @@ class Layout:
             logger.debug("the session has passed its max_age")
             return None
         try:
-            payload = bytes(payload)
+            payload, current = self.codec.open(_text(item, "id") or "", bytes(payload))
             data = serialization.decode(payload)
         except serialization.DecodeError as exc:
             logger.warning(
@@ -356,6 +362,7 @@ class Layout:
             issued_at,
             _text(item, "user_agent"),
             _text(item, "ip"),
+            outdated=not current,
         )
 
 

@@ -5,6 +5,8 @@ and a value, and returns the value to use or raises
 
 from __future__ import annotations
 
+import base64
+import binascii
 import re
 import typing as t
 from datetime import timedelta
@@ -19,6 +21,7 @@ from botocore.utils import (
     validate_region_name,
 )
 
+from .encryption import EXTRA, KEY_SIZE, cryptography_missing
 from .exceptions import ConfigurationError
 
 BILLING_MODES = ("PROVISIONED", "PAY_PER_REQUEST")
@@ -228,3 +231,54 @@ def key_prefix(key: str, value: t.Any) -> str:
             key, value, f"must be text of at most {MAX_KEY_PREFIX_BYTES} bytes in UTF-8"
         )
     return prefix
+
+
+def encrypt(key: str, value: t.Any) -> bool:
+    """A flag; ``True`` needs the ``cryptography`` package."""
+    on = flag(key, value)
+    if on and cryptography_missing():
+        raise ConfigurationError(
+            key,
+            value,
+            "needs the cryptography package: install the extra"
+            f" {EXTRA} (pip install '{EXTRA}')",
+        )
+    return on
+
+
+def encryption_keys(key: str, value: t.Any) -> tuple[bytes, ...]:
+    """A list of 32-byte keys, each ``bytes`` or a base64 ``str``.
+
+    A refused value is never shown: the error says which key is wrong.
+    """
+    if not isinstance(value, (list, tuple)) or not value:
+        raise ConfigurationError(
+            key,
+            "...",
+            f"must be a list of {KEY_SIZE}-byte keys, as bytes or base64 text,"
+            " the first one sealing (the value is not shown)",
+        )
+    return tuple(
+        _encryption_key(key, number, item) for number, item in enumerate(value, 1)
+    )
+
+
+def _encryption_key(key: str, number: int, value: t.Any) -> bytes:
+    raw: bytes | None = None
+    if isinstance(value, (bytes, bytearray)):
+        raw = bytes(value)
+    elif isinstance(value, str):
+        text = value.strip()
+        altchars = b"-_" if "-" in text or "_" in text else None
+        try:
+            raw = base64.b64decode(text, altchars=altchars, validate=True)
+        except (binascii.Error, ValueError):
+            raw = None
+    if raw is None or len(raw) != KEY_SIZE:
+        raise ConfigurationError(
+            key,
+            "...",
+            f"must hold keys of {KEY_SIZE} bytes, as bytes or base64 text; key"
+            f" number {number} is not one (the value is not shown)",
+        )
+    return raw

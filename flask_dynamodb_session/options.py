@@ -196,6 +196,20 @@ class Settings:
         check.flag,
         "Store the browser's User-Agent and address when a session is first stored.",
     )
+    encrypt: bool = option(
+        "SESSION_DYNAMODB_ENCRYPT",
+        False,
+        check.encrypt,
+        "Seal each session's data with AES-256-GCM and store user ids hashed"
+        " (needs the extra flask-dynamodb-session[encryption]).",
+    )
+    encryption_keys: tuple[bytes, ...] | None = option(
+        "SESSION_DYNAMODB_ENCRYPTION_KEYS",
+        None,
+        check.encryption_keys,
+        "Keys of 32 bytes (bytes or base64 text): the first seals, all open;"
+        " derived from SECRET_KEY and its fallbacks when not given.",
+    )
 
 
 #: Every option, in the order of :class:`Settings`.

@@ -2,8 +2,9 @@
 
 The session a request opened (kept on ``request.environ``, for the end of a
 failed request), the browser that made it (for ``record_client``), the
-sender of the lifecycle signals, and the 503 that replaces a response whose
-session could not be saved.
+sender of the lifecycle signals, the app's secret keys (for encryption at
+rest), and the 503 that replaces a response whose session could not be
+saved.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import typing as t
 from flask import current_app, has_request_context
 from flask import request as current_request
 
+from .exceptions import ConfigurationError
 from .layout import MAX_USER_AGENT, Client
 from .session import ServerSideSession
 
@@ -76,6 +78,32 @@ def signal_sender(
         return store
 
     return sender
+
+
+def secret_keys_of(app: weakref.ref[Flask]) -> t.Callable[[], tuple[t.Any, ...]]:
+    """The app's ``SECRET_KEY``, then each of its ``SECRET_KEY_FALLBACKS``,
+    read anew on each call (none once the app is gone, or without a key).
+
+    :raises ConfigurationError: ``SECRET_KEY_FALLBACKS`` is a single string.
+    """
+
+    def secret_keys() -> tuple[t.Any, ...]:
+        current = app()
+        if current is None or not current.secret_key:
+            return ()
+        fallbacks = current.config.get("SECRET_KEY_FALLBACKS")
+        if not fallbacks:
+            return (current.secret_key,)
+        if isinstance(fallbacks, (str, bytes)):
+            raise ConfigurationError(
+                "SECRET_KEY_FALLBACKS",
+                "...",
+                "must be a list of old keys, not a single string (the value is"
+                " not shown)",
+            )
+        return (current.secret_key, *(key for key in fallbacks if key))
+
+    return secret_keys
 
 
 def client_of_request() -> Client:

@@ -23,7 +23,7 @@ import typing as t
 
 from botocore.exceptions import ClientError
 
-from . import rotation, serialization
+from . import read_repair, rotation
 from .conflicts import GONE, Moved, merge, new_write_id
 from .exceptions import SessionBackendError, error_code
 from .item_size import check_size
@@ -39,6 +39,7 @@ from .layout import (
 )
 
 if t.TYPE_CHECKING:
+    from .codec import Codec
     from .events import Events
     from .gateway import Gateway
 
@@ -56,9 +57,12 @@ class SessionItems:
     Constructing it makes no network call.
 
     :param gateway: the gateway of the table, which sends every call.
+    :param codec: how ``data`` and ``uid`` are stored (with ``encrypt``).
     """
 
-    def __init__(self, gateway: Gateway, events: Events) -> None:
+    def __init__(
+        self, gateway: Gateway, events: Events, codec: Codec | None = None
+    ) -> None:
         #: Sends the calls.
         self.gateway = gateway
         #: Sends the lifecycle signals.
@@ -68,7 +72,7 @@ class SessionItems:
         #: The table name.
         self.table = gateway.table
         #: How sessions become items, and back.
-        self.layout = Layout(gateway.settings)
+        self.layout = Layout(gateway.settings, codec)
 
     def key(self, sid: str) -> str:
         """The stored hash key of a session id."""
@@ -122,7 +126,7 @@ class SessionItems:
         :raises SessionTooLarge: before writing.
         """
         key = self.key(sid)
-        payload = serialization.encode(data)
+        payload = self.layout.codec.encode(key, data)
         now = int(time.time())
         created = now if created_at is None else created_at
         expires_at = self.layout.expires_at(now, lifetime, created)
@@ -270,7 +274,7 @@ class SessionItems:
         created_at: int,
     ) -> Record | object | None:
         """One conditional write; ``None`` on success, else what is stored."""
-        payload = serialization.encode(data)
+        payload = self.layout.codec.encode(key, data)
         now = int(time.time())
         uid = self.layout.uid(data)
         expires_at = self.layout.expires_at(now, lifetime, created_at)
@@ -333,7 +337,8 @@ class SessionItems:
 
         An expired session (or one past ``max_age``) is refused and deleted,
         if it is still as it was read (one conditional DeleteItem), so that it
-        is reported ended once.
+        is reported ended once; with ``encrypt``, one stored in clear or sealed
+        with an older key is sealed anew (:mod:`.read_repair`).
 
         :return: the session, or ``None`` if missing, retired, expired or
             corrupt; and whether an item was found.
@@ -352,34 +357,9 @@ class SessionItems:
             logger.debug("the session was rotated; following it to its new id")
             return dataclasses.replace(record, moved_to=record.moved_to or moved), True
         if not retired(item) and self.layout.expired(item, now):
-            self._end_expired(key, item)
+            read_repair.end_expired(self, key, item)
             return None, True
-        return self.layout.record(item, now), True
-
-    def _end_expired(self, key: str, item: Item) -> None:
-        """Delete an expired session still as it was read; report it ended."""
-        values: dict[str, t.Any] = {":e": item["expires"]}
-        condition = "#e = :e AND attribute_not_exists(#v)"
-        if "version" in item:
-            values[":v"] = item["version"]
-            condition = "#e = :e AND #v = :v"
-        try:
-            self.gateway.call(
-                "DeleteItem",
-                TableName=self.table,
-                Key={"id": {"S": key}},
-                ConditionExpression=condition,
-                ExpressionAttributeNames={"#e": "expires", "#v": "version"},
-                ExpressionAttributeValues=values,
-            )
-        except ClientError as exc:
-            if error_code(exc) != "ConditionalCheckFailedException":
-                raise
-            return  # changed or gone meanwhile: not this read's to report
-        except SessionBackendError as exc:
-            logger.warning("an expired session could not be deleted: %s", exc)
-            return
-        self.events.ended(key, "expired", item=item)
+        return read_repair.reseal(self, key, self.layout.record(item, now)), True
 
     def _get_item(self, key: str, consistent: bool) -> Item | None:
         """One GetItem of a stored key: the item as stored, if any."""

@@ -16,7 +16,8 @@ import time
 import typing as t
 from datetime import timedelta
 
-from . import serialization, sweep, table, users
+from . import sweep, table, users
+from .codec import Codec
 from .events import Events
 from .gateway import Gateway
 from .item_size import check_size
@@ -24,6 +25,7 @@ from .layout import MAX_VERSION, retired
 from .session_items import SessionItems
 
 if t.TYPE_CHECKING:
+    from .codec import SecretKeys
     from .options import Settings
     from .sweep import ExpiredSweep
     from .table import TableSetup
@@ -41,19 +43,26 @@ class SessionStore:
     Constructing one makes no network call.
 
     :param settings: the resolved options (table, client, prefix, ...).
+    :param secret_keys: returns the app's ``SECRET_KEY`` and its fallbacks,
+        to derive encryption keys from when ``encryption_keys`` is not given
+        (the interface passes its app's).
     """
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(
+        self, settings: Settings, *, secret_keys: SecretKeys | None = None
+    ) -> None:
         #: The options this store was built with.
         self.settings = settings
+        #: How ``data`` and ``uid`` are stored: sealed and hashed with ``encrypt``.
+        self.codec = Codec(settings, secret_keys)
         #: Sends every DynamoDB call of this store.
         self.gateway = Gateway(settings)
         self.gateway.sender = self
         self.gateway.on_missing_table = self._create_missing_table
         #: Sends the lifecycle signals of this store's sessions.
-        self.events = Events(settings, sender=self)
+        self.events = Events(settings, sender=self, codec=self.codec)
         #: The reads and writes of the request path.
-        self.items = SessionItems(self.gateway, self.events)
+        self.items = SessionItems(self.gateway, self.events, self.codec)
 
     @property
     def table(self) -> str:
@@ -89,7 +98,7 @@ class SessionStore:
         if duration <= 0:
             raise ValueError("lifetime must be positive")
         key = self.key(sid)
-        payload = serialization.encode(data)
+        payload = self.codec.encode(key, data)
         now = int(time.time())
         layout = self.items.layout
         uid = layout.uid(data)

@@ -237,6 +237,13 @@ class _Sweeper:
             "ExpressionAttributeValues": values,
             "Limit": self.page_size,
         }
+        if self.gateway.settings.encrypt:
+            # The user id of an ended session is in its sealed data only.
+            request["ProjectionExpression"] += ", #d"
+            request["ExpressionAttributeNames"] = {
+                **request["ExpressionAttributeNames"],
+                "#d": "data",
+            }
         if self.segments > 1:
             request["Segment"] = segment
             request["TotalSegments"] = self.segments

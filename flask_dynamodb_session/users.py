@@ -1,8 +1,11 @@
 """The sessions of one user: listing them, and ending them.
 
 With the ``user_key`` option, every session whose data holds a user id has a
-``uid`` attribute (``key_prefix`` + the id as text), the hash key of the
-table's global secondary index :data:`INDEX_NAME`. The index projects the
+``uid`` attribute (``key_prefix`` + the id as text, or a keyed hash of it with
+``encrypt``), the hash key of the table's global secondary index
+:data:`INDEX_NAME`. With ``encrypt`` a user's sessions are looked up under
+the hash of each key (and the id in clear), so that sessions not rewritten
+since a key rotation are found too: one Query each. The index projects the
 keys only, so refreshing a session's expiry never writes to it; the rest of
 each item is read with BatchGetItem.
 
@@ -88,8 +91,9 @@ class UserSession:
     ip: str | None = None
 
 
-def user_uid(items: SessionItems, user_id: str | int) -> str:
-    """The ``uid`` attribute of a user's sessions: ``key_prefix`` + the id.
+def user_uids(items: SessionItems, user_id: str | int) -> list[str]:
+    """The ``uid`` attributes a user's sessions may have, the current first
+    (:meth:`.Codec.uids`).
 
     :raises ConfigurationError: the ``user_key`` option is not set.
     :raises TypeError: the id is not a str or an int (a bool is not an id).
@@ -105,7 +109,7 @@ def user_uid(items: SessionItems, user_id: str | int) -> str:
         raise TypeError(f"a user id is a str or an int, not {type(user_id).__name__}")
     if user_id == "":
         raise ValueError("a user id must not be empty")
-    return f"{items.settings.key_prefix}{user_id}"
+    return items.layout.codec.uids(user_id)
 
 
 def sessions_of(
@@ -126,13 +130,13 @@ def sessions_of(
         index (run ``flask dynamo-session create-table``).
     :raises SessionBackendError: DynamoDB failed.
     """
-    uid = user_uid(items, user_id)
-    handles = list(_handles(items, uid))
+    uids = user_uids(items, user_id)
+    handles = list(_handles(items, uids))
     current = None if current_sid is None else items.key(current_sid)
     now = time.time()
     found = []
     for item in _read_items(items, handles):
-        session = _user_session(items, item, uid, now)
+        session = _user_session(items, item, uids, now)
         if session is not None:
             found.append(
                 dataclasses.replace(session, current=session.handle == current)
@@ -158,14 +162,14 @@ def revoke(
     :raises ConfigurationError: ``user_id`` given but ``user_key`` not set.
     :raises SessionBackendError: DynamoDB failed.
     """
-    uid = None if user_id is None else user_uid(items, user_id)
+    uids = None if user_id is None else user_uids(items, user_id)
     if not isinstance(handle, str) or not _is_handle(items, handle):
         logger.info("refusing to revoke a handle that is no session key of this store")
         return False
-    return _delete(items, handle, uid, "revoked")
+    return _delete(items, handle, uids, "revoked")
 
 
-def evict(items: SessionItems, uid: str, *, keep: str, limit: int) -> int:
+def evict(items: SessionItems, user_id: str | int, *, keep: str, limit: int) -> int:
     """End a user's sessions beyond ``limit``, least recently active first.
 
     Called once a session of the user was first stored (a login): ``keep``,
@@ -176,19 +180,20 @@ def evict(items: SessionItems, uid: str, *, keep: str, limit: int) -> int:
 
     :return: how many sessions were ended.
     """
-    handles = [handle for handle in _handles(items, uid) if handle != keep]
+    uids = user_uids(items, user_id)
+    handles = [handle for handle in _handles(items, uids) if handle != keep]
     if len(handles) < limit:
         return 0
     now = time.time()
     live = []
     for item in _read_items(items, handles):
-        session = _user_session(items, item, uid, now)
+        session = _user_session(items, item, uids, now)
         if session is not None:
             live.append(session)
     live.sort(key=lambda session: (session.last_seen, session.created_at))
     ended = 0
     for session in live[: max(0, len(live) - (limit - 1))]:
-        if _delete(items, session.handle, uid, "evicted"):
+        if _delete(items, session.handle, uids, "evicted"):
             ended += 1
     if ended:
         logger.info("ended %d sessions of a user beyond the limit", ended)
@@ -210,11 +215,11 @@ def revoke_user(
         index.
     :raises SessionBackendError: DynamoDB failed.
     """
-    uid = user_uid(items, user_id)
+    uids = user_uids(items, user_id)
     kept = None if keep_sid is None else items.key(keep_sid)
     deleted = 0
-    for handle in _handles(items, uid):
-        if handle != kept and _delete(items, handle, uid, "revoked"):
+    for handle in _handles(items, uids):
+        if handle != kept and _delete(items, handle, uids, "revoked"):
             deleted += 1
     logger.info("revoked %d sessions of a user", deleted)
     return deleted
@@ -223,27 +228,29 @@ def revoke_user(
 # -- helpers ------------------------------------------------------------------
 
 
-def _handles(items: SessionItems, uid: str) -> Iterator[str]:
-    """The stored keys the index lists under ``uid``: one Query a page."""
-    request: dict[str, t.Any] = {
-        "TableName": items.table,
-        "IndexName": INDEX_NAME,
-        "KeyConditionExpression": _UID_IS,
-        "ExpressionAttributeNames": {"#u": "uid"},
-        "ExpressionAttributeValues": {":uid": {"S": uid}},
-    }
+def _handles(items: SessionItems, uids: list[str]) -> Iterator[str]:
+    """The stored keys the index lists under each of ``uids``: one Query a
+    page."""
     seen: set[str] = set()
-    while True:
-        page = _query(items, request)
-        for item in page.get("Items", ()):
-            handle = item.get("id", {}).get("S")
-            if handle is not None and handle not in seen:
-                seen.add(handle)
-                yield handle
-        last_key = page.get("LastEvaluatedKey")
-        if not last_key:
-            return
-        request["ExclusiveStartKey"] = last_key
+    for uid in uids:
+        request: dict[str, t.Any] = {
+            "TableName": items.table,
+            "IndexName": INDEX_NAME,
+            "KeyConditionExpression": _UID_IS,
+            "ExpressionAttributeNames": {"#u": "uid"},
+            "ExpressionAttributeValues": {":uid": {"S": uid}},
+        }
+        while True:
+            page = _query(items, request)
+            for item in page.get("Items", ()):
+                handle = item.get("id", {}).get("S")
+                if handle is not None and handle not in seen:
+                    seen.add(handle)
+                    yield handle
+            last_key = page.get("LastEvaluatedKey")
+            if not last_key:
+                break
+            request["ExclusiveStartKey"] = last_key
 
 
 def _query(items: SessionItems, request: dict[str, t.Any]) -> t.Mapping[str, t.Any]:
@@ -315,7 +322,7 @@ def _batch_get(items: SessionItems, keys: list[dict[str, t.Any]]) -> Iterator[It
 
 
 def _user_session(
-    items: SessionItems, item: Item, uid: str, now: float
+    items: SessionItems, item: Item, uids: list[str], now: float
 ) -> UserSession | None:
     """The session of an item, or ``None`` if it is not live or not the user's.
 
@@ -323,7 +330,7 @@ def _user_session(
     the rest is read as the request path reads a session (``expires``,
     ``max_age``, undecodable data skipped with a warning).
     """
-    if item.get("uid", {}).get("S") != uid:
+    if item.get("uid", {}).get("S") not in uids:
         return None
     record = items.layout.record(item, now)
     if record is None:
@@ -339,17 +346,20 @@ def _user_session(
     )
 
 
-def _delete(items: SessionItems, handle: str, uid: str | None, reason: Reason) -> bool:
-    """Delete a stored key, if it exists (and holds ``uid``, if given), and
-    report the session ended for ``reason``."""
-    condition: dict[str, t.Any]
-    if uid is None:
-        condition = {"ConditionExpression": "attribute_exists(id)"}
-    else:
+def _delete(
+    items: SessionItems, handle: str, uids: list[str] | None, reason: Reason
+) -> bool:
+    """Delete a stored key, if it exists (and holds one of ``uids``, if
+    given), and report the session ended for ``reason``."""
+    condition: dict[str, t.Any] = {"ConditionExpression": "attribute_exists(id)"}
+    if uids is not None:
+        values = {f":uid{number or ''}": {"S": uid} for number, uid in enumerate(uids)}
         condition = {
-            "ConditionExpression": _UID_IS,
+            "ConditionExpression": (
+                _UID_IS if len(uids) == 1 else f"#u IN ({', '.join(values)})"
+            ),
             "ExpressionAttributeNames": {"#u": "uid"},
-            "ExpressionAttributeValues": {":uid": {"S": uid}},
+            "ExpressionAttributeValues": values,
         }
     try:
         response = items.gateway.call(

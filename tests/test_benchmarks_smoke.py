@@ -85,6 +85,28 @@ def test_calls_per_request(ours: apps.Subject, counter: CallCounter, name: str) 
     assert all(scenarios.within_budget(name, c) for c in counts)
 
 
+@pytest.fixture(scope="module")
+def encrypted(dynalite: CountingDynalite) -> Iterator[apps.Subject]:
+    """This package's benchmark app with encryption at rest."""
+    dynalite.create_table(apps.TABLES["encrypted"])
+    subject = apps.build_subject("encrypted", dynalite.endpoint_url)
+    try:
+        yield subject
+    finally:
+        subject.close()
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_encryption_adds_no_call(
+    encrypted: apps.Subject, counter: CallCounter, name: str
+) -> None:
+    counts = scenarios.count_calls(
+        encrypted, scenarios.BY_NAME[name], counter, iterations=2
+    )
+    assert counts == [EXPECTED[name]] * 2
+    assert encrypted.item_client == "LeanClient"
+
+
 def test_read_blocks_make_one_getitem_per_read(
     ours: apps.Subject, counter: CallCounter
 ) -> None:
