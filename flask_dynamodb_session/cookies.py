@@ -32,6 +32,21 @@ SID_PATTERN = re.compile(r"[A-Za-z0-9_-]{43}")
 COOKIE_PATTERN = re.compile(rf"({SID_PATTERN.pattern})(?:\.([1-9][0-9]{{0,15}}))?")
 
 
+def fallback_keys(app: Flask) -> tuple[t.Any, ...]:
+    """The app's ``SECRET_KEY_FALLBACKS``, checked.
+
+    :raises ConfigurationError: it is a single string, not a list of keys.
+    """
+    fallbacks = app.config.get("SECRET_KEY_FALLBACKS") or ()
+    if isinstance(fallbacks, (str, bytes)):
+        raise ConfigurationError(
+            "SECRET_KEY_FALLBACKS",
+            "...",
+            "must be a list of old keys, not a single string (the value is not shown)",
+        )
+    return tuple(fallbacks)
+
+
 class CookieSigner:
     """Signs and reads the cookie values of one app.
 
@@ -57,15 +72,7 @@ class CookieSigner:
             raise ConfigurationError(
                 "SECRET_KEY", app.secret_key, "must be set to sign session cookies"
             )
-        fallbacks = app.config.get("SECRET_KEY_FALLBACKS") or ()
-        if isinstance(fallbacks, (str, bytes)):
-            raise ConfigurationError(
-                "SECRET_KEY_FALLBACKS",
-                "...",
-                "must be a list of old keys, not a single string (the value is"
-                " not shown)",
-            )
-        keys = (*fallbacks, app.secret_key)
+        keys = (*fallback_keys(app), app.secret_key)
         if self._signer is None or keys != self._keys:
             self._signer = Signer(
                 list(keys),

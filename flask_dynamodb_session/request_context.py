@@ -14,7 +14,7 @@ import typing as t
 from flask import current_app, has_request_context
 from flask import request as current_request
 
-from .exceptions import ConfigurationError
+from .cookies import fallback_keys
 from .layout import MAX_USER_AGENT, Client
 from .session import ServerSideSession
 
@@ -91,16 +91,7 @@ def secret_keys_of(app: weakref.ref[Flask]) -> t.Callable[[], tuple[t.Any, ...]]
         current = app()
         if current is None or not current.secret_key:
             return ()
-        fallbacks = current.config.get("SECRET_KEY_FALLBACKS")
-        if not fallbacks:
-            return (current.secret_key,)
-        if isinstance(fallbacks, (str, bytes)):
-            raise ConfigurationError(
-                "SECRET_KEY_FALLBACKS",
-                "...",
-                "must be a list of old keys, not a single string (the value is"
-                " not shown)",
-            )
+        fallbacks = fallback_keys(current)
         return (current.secret_key, *(key for key in fallbacks if key))
 
     return secret_keys

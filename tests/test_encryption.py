@@ -21,7 +21,6 @@ from freezegun import freeze_time
 from flask_dynamodb_session import (
     ConfigurationError,
     DynamoDBSessionInterface,
-    SessionStore,
     serialization,
     session_ended,
 )
@@ -33,7 +32,7 @@ from flask_dynamodb_session.encryption import (
     derive_keys,
 )
 from flask_dynamodb_session.options import resolve
-from tests.support.apps import COOKIE, TABLE, make_app
+from tests.support.apps import COOKIE, TABLE, make_app, sid_of, store_of
 from tests.support.tables import USER_KEY
 
 if t.TYPE_CHECKING:
@@ -61,20 +60,6 @@ START = datetime(2026, 3, 1, 12, 0, tzinfo=timezone.utc)
 def user_index() -> bool:
     """The table of these tests has the index of users' sessions."""
     return True
-
-
-def store_of(app: Flask) -> SessionStore:
-    interface = app.session_interface
-    assert isinstance(interface, DynamoDBSessionInterface)
-    return interface.store_for(app)
-
-
-def sid_of(app: Flask, browser: FlaskClient) -> str:
-    cookie = browser.get_cookie(COOKIE)
-    assert cookie is not None
-    interface = app.session_interface
-    assert isinstance(interface, DynamoDBSessionInterface)
-    return interface.get_signer(app).unsign(cookie.value).decode("ascii")
 
 
 def browser_of(app: Flask, cookie_from: FlaskClient | None = None) -> FlaskClient:

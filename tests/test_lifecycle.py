@@ -12,12 +12,11 @@ from freezegun import freeze_time
 
 from flask_dynamodb_session import (
     DynamoDBSessionInterface,
-    SessionStore,
     session_created,
     session_ended,
     session_rotated,
 )
-from tests.support.apps import COOKIE, TABLE, make_app
+from tests.support.apps import COOKIE, TABLE, make_app, sid_of, store_of
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterator
@@ -65,20 +64,6 @@ def seen() -> Iterator[list[Seen]]:
     yield received
     for signal, receiver in receivers:
         signal.disconnect(receiver)
-
-
-def store_of(app: Flask) -> SessionStore:
-    interface = app.session_interface
-    assert isinstance(interface, DynamoDBSessionInterface)
-    return interface.store_for(app)
-
-
-def sid_of(app: Flask, client: FlaskClient) -> str:
-    cookie = client.get_cookie(COOKIE)
-    assert cookie is not None
-    interface = app.session_interface
-    assert isinstance(interface, DynamoDBSessionInterface)
-    return interface.get_signer(app).unsign(cookie.value).decode("ascii")
 
 
 def names(seen: list[Seen]) -> list[str]:

@@ -19,7 +19,6 @@ import pytest
 
 from flask_dynamodb_session import (
     ConfigurationError,
-    DynamoDBSessionInterface,
     SessionBackendError,
     SessionStore,
     serialization,
@@ -28,7 +27,7 @@ from flask_dynamodb_session import (
 from flask_dynamodb_session.batches import MAX_BATCH_ATTEMPTS
 from flask_dynamodb_session.options import Settings
 from flask_dynamodb_session.users import UserSession
-from tests.support.apps import TABLE, make_app
+from tests.support.apps import TABLE, make_app, sid_of, store_of
 from tests.support.proxy import DynamoProxy, Fault
 from tests.support.tables import USER_KEY, new_table, put_session
 
@@ -553,21 +552,6 @@ def test_a_direct_client_works_too(
 
 
 # -- through an app -----------------------------------------------------------
-
-
-def sid_of(app: Flask, client: FlaskClient) -> str:
-    cookie = client.get_cookie("session")
-    assert cookie is not None
-    interface = app.session_interface
-    assert isinstance(interface, DynamoDBSessionInterface)
-    payload = interface.get_signer(app).unsign(cookie.value).decode("ascii")
-    return payload.split(".")[0]
-
-
-def store_of(app: Flask) -> SessionStore:
-    interface = app.session_interface
-    assert isinstance(interface, DynamoDBSessionInterface)
-    return interface.store_for(app)
 
 
 @pytest.fixture

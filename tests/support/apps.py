@@ -23,6 +23,9 @@ from flask_dynamodb_session.lean_transport import LeanClient
 from tests.support.servers import boto3_session
 
 if t.TYPE_CHECKING:
+    from flask.testing import FlaskClient
+
+    from flask_dynamodb_session import SessionStore
     from tests.support.proxy import DynamoProxy
 
 __all__ = [
@@ -35,6 +38,8 @@ __all__ = [
     "create_load_app",
     "make_app",
     "served",
+    "sid_of",
+    "store_of",
 ]
 
 #: The session table of the apps, unless a test names another.
@@ -213,3 +218,20 @@ def create_load_app() -> Flask:
         return dict(session)
 
     return app
+
+
+def store_of(app: Flask) -> SessionStore:
+    """The session store of an app served by :class:`DynamoDBSessionInterface`."""
+    interface = app.session_interface
+    assert isinstance(interface, DynamoDBSessionInterface)
+    return interface.store_for(app)
+
+
+def sid_of(app: Flask, client: FlaskClient) -> str:
+    """The session id the client's cookie carries (without a version)."""
+    cookie = client.get_cookie(COOKIE)
+    assert cookie is not None
+    interface = app.session_interface
+    assert isinstance(interface, DynamoDBSessionInterface)
+    payload = interface.get_signer(app).unsign(cookie.value).decode("ascii")
+    return payload.split(".")[0]
