@@ -43,3 +43,20 @@ def test_the_test_line_measures_branch_coverage() -> None:
 
 def test_package_is_typed() -> None:
     assert (ROOT / "flask_dynamodb_session" / "py.typed").exists()
+
+
+def test_a_built_distribution_holds_every_subpackage() -> None:
+    """An installed package imports: every directory of the package with an
+    ``__init__.py`` (the lean transport's too) is one the build includes."""
+    from setuptools import find_packages
+    from setuptools.config.setupcfg import read_configuration
+
+    options = read_configuration(ROOT / "setup.cfg")["options"]
+    on_disk = {
+        ".".join(path.parent.relative_to(ROOT).parts)
+        for path in (ROOT / "flask_dynamodb_session").rglob("__init__.py")
+    }
+    found = set(options["packages"])
+    assert "flask_dynamodb_session.lean_transport" in on_disk
+    assert on_disk <= found
+    assert found <= set(find_packages(str(ROOT)))
