@@ -92,7 +92,11 @@ class ExampleServer:
         """Ctrl-C: return the exit status."""
         assert self.process is not None
         self.process.send_signal(signal.SIGINT)
-        return self.process.wait(STOP_TIMEOUT)
+        try:
+            return self.process.wait(STOP_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            pytest.fail(f"the example app did not stop on Ctrl-C:\n{self.output}")
 
     def kill(self) -> None:
         """Make sure the process is gone, whatever happened before."""
