@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import importlib.metadata
 import logging
+import os
+import pathlib
+import subprocess
+import sys
 import time
 import typing as t
 from datetime import datetime, timezone
@@ -33,9 +37,13 @@ from tests.support.servers import free_port
 from tests.support.tables import NOW, session_key, sessions, stored_ids, write_items
 
 if t.TYPE_CHECKING:
+    from pathlib import Path
+
     from click.testing import Result
     from mypy_boto3_dynamodb import DynamoDBClient
 
+#: The worktree's root, put first on the path of a ``flask`` subprocess.
+ROOT = str(pathlib.Path(__file__).resolve().parent.parent)
 FORMS = ["extension", "interface"]
 #: For tests of what does not depend on how the app set the interface up.
 one_form = pytest.mark.parametrize("form", ["interface"])
@@ -146,6 +154,61 @@ def test_the_flask_command_finds_the_group_through_the_entry_point(
 
     assert result.exit_code == 0, result.output
     assert "Status:     ACTIVE" in result.stdout
+
+
+#: A module whose app factory uses the extension with a bad config value.
+BAD_CONFIG_APP = """
+from flask import Flask
+
+from flask_dynamodb_session import DynamoDBSession
+
+
+def create_app():
+    app = Flask(__name__)
+    app.config.update(SECRET_KEY="secret", SESSION_DYNAMODB_TTL=-5)
+    DynamoDBSession(app)
+    return app
+"""
+#: What ``flask dynamo-session`` says of that app.
+BAD_CONFIG_LINE = "Error: SESSION_DYNAMODB_TTL must be more than zero seconds, got -5"
+
+
+@pytest.mark.parametrize("command", ["status", "create-table"])
+def test_a_bad_config_value_in_the_app_is_one_line(
+    tmp_path: Path, command: str
+) -> None:
+    """``flask --app`` loads the app inside the command: its configuration
+    error is one line and exit status 1, no traceback."""
+    (tmp_path / "bad_config_app.py").write_text(BAD_CONFIG_APP, encoding="utf-8")
+    args = ["--app", "bad_config_app", "dynamo-session", command]
+    path = os.pathsep.join([str(tmp_path), ROOT, os.environ.get("PYTHONPATH", "")])
+    result = subprocess.run(
+        [sys.executable, "-m", "flask", *args],
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": path},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 1, result.stderr
+    assert result.stdout == ""
+    assert result.stderr.splitlines() == [BAD_CONFIG_LINE]
+
+
+def test_a_configuration_error_loading_the_app_is_one_line() -> None:
+    def create_app() -> Flask:
+        raise ConfigurationError("SESSION_DYNAMODB_TTL", -5, "must be more than zero")
+
+    flask_command = FlaskGroup(create_app=create_app, load_dotenv=False)
+
+    result = CliRunner().invoke(flask_command, ["dynamo-session", "status"])
+
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    assert result.stderr.splitlines() == [
+        "Error: SESSION_DYNAMODB_TTL must be more than zero, got -5"
+    ]
 
 
 @one_form
