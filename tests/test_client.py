@@ -224,8 +224,8 @@ def test_the_version_is_defined_once() -> None:
     assert metadata["version"] == flask_dynamodb_session.__version__
     changes = (ROOT / "CHANGES.rst").read_text(encoding="utf-8").splitlines()
     assert changes[0] == f"Version {flask_dynamodb_session.__version__}"
-    assert DEFAULT_CONFIG.user_agent is not None
-    assert DEFAULT_CONFIG.user_agent.startswith(
+    agent = effective_config(None)["user_agent"]
+    assert agent.startswith(
         f"flask-dynamodb-session/{flask_dynamodb_session.__version__} "
     )
 
