@@ -38,7 +38,7 @@ from flask_dynamodb_session import DynamoDBSession
 
 from . import api, audit, views
 
-__all__ = ["DEFAULTS", "ENV_KEYS", "config_from_env", "create_app"]
+__all__ = ["DEFAULTS", "ENV_KEYS", "LIST_KEYS", "config_from_env", "create_app"]
 
 logger = logging.getLogger(__name__)
 
@@ -63,8 +63,12 @@ DEFAULTS: dict[str, t.Any] = {
     "SESSION_DYNAMODB_RECORD_CLIENT": True,
 }
 
-#: Config keys taken from environment variables of the same name. The values
-#: stay strings: the package parses numbers and flags itself.
+#: Config keys taken from environment variables of the same name: every
+#: option that can be given as text (not ``SESSION_DYNAMODB_CLIENT``,
+#: ``_BOTO3_SESSION`` or ``_BOTOCORE_CONFIG``, which are objects, nor
+#: ``SESSION_DYNAMODB_ID_HEADER``: the shop's pages use the cookie, and its API
+#: sets the header itself). The values stay strings, the package parses
+#: numbers and flags itself, except the keys of :data:`LIST_KEYS`.
 ENV_KEYS = (
     "SECRET_KEY",
     "SESSION_DYNAMODB_TABLE",
@@ -85,15 +89,30 @@ ENV_KEYS = (
     "SESSION_DYNAMODB_ROTATE_AFTER",
     "SESSION_DYNAMODB_ROTATION_GRACE",
     "SESSION_DYNAMODB_RECORD_CLIENT",
+    "SESSION_DYNAMODB_ENCRYPT",
+    "SESSION_DYNAMODB_ENCRYPTION_KEYS",
 )
 
+#: Config keys whose value is a list: in the environment, its items
+#: separated by commas (``SESSION_DYNAMODB_ENCRYPTION_KEYS=key1,key2``).
+LIST_KEYS = frozenset({"SESSION_DYNAMODB_ENCRYPTION_KEYS"})
 
-def config_from_env(environ: t.Mapping[str, str]) -> dict[str, str]:
+
+def config_from_env(environ: t.Mapping[str, str]) -> dict[str, t.Any]:
     """The config keys of :data:`ENV_KEYS` that are set in ``environ``.
 
     :param environ: usually :data:`os.environ`.
     """
-    return {key: environ[key] for key in ENV_KEYS if environ.get(key)}
+    config: dict[str, t.Any] = {}
+    for key in ENV_KEYS:
+        value = environ.get(key)
+        if not value:
+            continue
+        if key in LIST_KEYS:
+            config[key] = [item.strip() for item in value.split(",") if item.strip()]
+        else:
+            config[key] = value
+    return config
 
 
 def create_app(config: t.Mapping[str, t.Any] | None = None) -> Flask:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ._version import __version__
 from .exceptions import (
     ConfigurationError,
     SessionBackendError,
@@ -30,6 +31,7 @@ __all__ = [
     "SessionStore",
     "SessionTooLarge",
     "UserSession",
+    "__version__",
     "dynamodb_called",
     "session_created",
     "session_ended",

@@ -10,8 +10,8 @@ The group is registered by :class:`.DynamoDBSession` and, for apps that only
 set ``app.session_interface``, through the ``flask.commands`` entry point.
 
 A failure (no credentials, no permission, no table, an unreachable
-endpoint, a bad config value) is one line on stderr, ``Error: ...``, and
-exit status 1.
+endpoint, a bad config value, also one raised while Flask loads the app) is
+one line on stderr, ``Error: ...``, and exit status 1.
 """
 
 from __future__ import annotations
@@ -42,7 +42,18 @@ if t.TYPE_CHECKING:
 #: DynamoDB's rule for table names.
 TABLE_NAME = re.compile(r"[A-Za-z0-9_.-]{3,255}")
 
-dynamo_session = AppGroup(
+
+class CommandGroup(AppGroup):
+    """The commands' group: an error raised while Flask loads the app for a
+    command (a bad config value in the app factory, say) is one line and
+    exit status 1, as the commands' own errors are."""
+
+    def invoke(self, ctx: click.Context) -> t.Any:
+        with _one_line_errors():
+            return super().invoke(ctx)
+
+
+dynamo_session = CommandGroup(
     "dynamo-session",
     help="Manage the DynamoDB table that holds the sessions.",
 )

@@ -13,12 +13,12 @@ from __future__ import annotations
 import os
 import platform
 import typing as t
-from importlib.metadata import PackageNotFoundError, version
 
 import boto3
 import botocore
 from botocore.config import Config
 
+from ._version import __version__
 from .exceptions import ConfigurationError
 
 if t.TYPE_CHECKING:
@@ -29,12 +29,8 @@ if t.TYPE_CHECKING:
 
 
 def _user_agent() -> str:
-    try:
-        package = version("flask-dynamodb-session")
-    except PackageNotFoundError:  # pragma: no cover - running from a source tree
-        package = "unknown"
     return (
-        f"flask-dynamodb-session/{package} botocore/{botocore.__version__}"
+        f"flask-dynamodb-session/{__version__} botocore/{botocore.__version__}"
         f" python/{platform.python_version()}"
     )
 

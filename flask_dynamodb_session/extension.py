@@ -31,6 +31,9 @@ class DynamoDBSession:
       ``SESSION_COOKIE_*``, ``SESSION_REFRESH_EACH_REQUEST`` and
       ``PERMANENT_SESSION_LIFETIME``, which keep their meaning.
 
+    Any other ``SESSION_*`` key (a misspelt one, or Flask-Session's) is
+    named in one :class:`UserWarning`, with the key it resembles.
+
     It then sets ``app.session_interface``, registers
     ``app.extensions["dynamodb_session"]`` (the interface) and adds the
     ``flask dynamo-session`` command group. No DynamoDB call is made.

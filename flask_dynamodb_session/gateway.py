@@ -22,10 +22,17 @@ import threading
 import time
 import typing as t
 
-from botocore.exceptions import BotoCoreError, ClientError, NoRegionError
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    NoCredentialsError,
+    NoRegionError,
+    PartialCredentialsError,
+)
 
 from .client import NO_REGION, build_client
 from .exceptions import ConfigurationError, SessionBackendError, error_code
+from .failures import missing_table, no_credentials, where
 from .lean_transport import LeanClient, lean_client_for, refuse_corrupt_answers
 from .signals import dynamodb_called
 
@@ -184,11 +191,18 @@ class Gateway:
             ):  # once: a table deleted again is an error, not a loop
                 return self._call(operation, passthrough, params, may_create=False)
             raise SessionBackendError(
-                describe_failure(operation, code, self.table), operation=operation
+                self.describe_failure(operation, code), operation=operation
             ) from exc
         except NoRegionError as exc:
             raise ConfigurationError(
                 "SESSION_DYNAMODB_REGION", None, NO_REGION
+            ) from exc
+        except (NoCredentialsError, PartialCredentialsError) as exc:
+            endpoint = (
+                where(self._client_of(operation))[1] or self.settings.endpoint_url
+            )
+            raise SessionBackendError(
+                no_credentials(exc, endpoint), operation=operation
             ) from exc
         except BotoCoreError as exc:
             raise SessionBackendError(
@@ -246,18 +260,23 @@ class Gateway:
                 error=error,
             )
 
+    def describe_failure(self, operation: str, code: str) -> str:
+        """What a call refused with error ``code`` means, for the log and the
+        exception: a missing table is named with the region and endpoint
+        the call went to."""
+        if code == "ResourceNotFoundException":
+            region, endpoint = where(self._client_of(operation))
+            return missing_table(self.table, region, endpoint)
+        return f"DynamoDB {operation} failed: {code or 'unknown error'}"
+
+    def _client_of(self, operation: str) -> t.Any:
+        """The client that sends ``operation``, if it was built."""
+        if operation in ITEM_OPERATIONS:
+            return self._item_client
+        return self._admin_client
+
     def _max_attempts(self) -> int:
         source = self._item_source or self.item_client
         config = getattr(getattr(source, "meta", None), "config", None)
         retries = getattr(config, "retries", None) or {}
         return int(retries.get("total_max_attempts", 1))
-
-
-def describe_failure(operation: str, code: str, table: str) -> str:
-    """What a failed call means, for the log and the exception."""
-    if code == "ResourceNotFoundException":
-        return (
-            f"the session table {table!r} does not exist; create it with"
-            " `flask dynamo-session create-table` or set SESSION_DYNAMODB_AUTO_CREATE"
-        )
-    return f"DynamoDB {operation} failed: {code or 'unknown error'}"

@@ -34,6 +34,7 @@ from .request_context import (
 from .save_policy import SavePlan, plan_save, rotation_due
 from .session import ServerSideSession
 from .store import SessionStore
+from .unknown_keys import warn_unknown_keys
 
 if t.TYPE_CHECKING:
     from flask import Flask, Request, Response
@@ -141,6 +142,7 @@ class DynamoDBSessionInterface(SessionInterface):
                     # blinker holds the sender weakly and drops the connection
                     # when the app is collected; the receiver holds no app.
                     got_request_exception.connect(block_save_on_error, app, weak=False)
+                    warn_unknown_keys(app)
         return state
 
     def get_signer(self, app: Flask) -> Signer:

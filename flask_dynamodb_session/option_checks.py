@@ -39,8 +39,10 @@ MAX_CAPACITY = 1_000_000
 MAX_KEY_PREFIX_BYTES = 2048 - 64
 _TABLE_NAME = re.compile(r"[A-Za-z0-9_.-]{3,255}")
 _WHOLE_NUMBER = re.compile(r"[0-9]{1,18}")
-_TRUE = ("1", "true", "yes", "on")
-_FALSE = ("0", "false", "no", "off", "")
+#: What a flag takes besides a bool: its text, in any case, spaces around
+#: ignored. Nothing else: an empty string is not ``False``.
+_FLAG_TEXT = {"true": True, "false": False}
+_FLAG = 'True or False (from config also the text "true" or "false")'
 
 
 def text(key: str, value: t.Any) -> str:
@@ -161,17 +163,21 @@ def consistency(key: str, value: t.Any) -> bool | str:
     try:
         return flag(key, value)
     except ConfigurationError:
-        raise ConfigurationError(key, value, 'must be True, False or "auto"') from None
+        raise ConfigurationError(
+            key,
+            value,
+            'must be True, False or "auto" (from config also the text "true"'
+            ' or "false")',
+        ) from None
 
 
 def flag(key: str, value: t.Any) -> bool:
+    """A bool, or the text ``"true"`` or ``"false"`` in any case."""
     if isinstance(value, bool):
         return value
-    if isinstance(value, str) and value.strip().lower() in _TRUE + _FALSE:
-        return value.strip().lower() in _TRUE
-    if isinstance(value, int) and value in (0, 1):
-        return bool(value)
-    raise ConfigurationError(key, value, "must be True or False")
+    if isinstance(value, str) and value.strip().lower() in _FLAG_TEXT:
+        return _FLAG_TEXT[value.strip().lower()]
+    raise ConfigurationError(key, value, f"must be {_FLAG}")
 
 
 def whole_number(key: str, value: t.Any) -> int:

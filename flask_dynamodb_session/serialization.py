@@ -50,6 +50,13 @@ _encoder = json.JSONEncoder(
 )
 #: Stored as they are: Flask's tagger leaves these exact types untouched.
 _UNTAGGED = frozenset({str, int, float, bool, type(None)})
+#: The types of dict keys JSON takes (numbers, bools and None become text).
+_JSON_KEYS = (str, int, float, bool, type(None))
+#: What a value of another type is told to be instead.
+_PLAIN = (
+    "store plain data instead: str, int, float, bool, None, bytes, datetime,"
+    " UUID, Markup, and dicts, lists and tuples of them"
+)
 #: What a tag's ``to_python`` raises on a value of the wrong shape or type.
 _UNTAG_ERRORS = (AttributeError, OverflowError, StopIteration, TypeError, ValueError)
 
@@ -62,12 +69,20 @@ def encode(data: t.Mapping[str, t.Any]) -> bytes:
     """Serialize a session dict to the stored form, header byte first.
 
     :param data: the session's contents.
-    :raises TypeError: a value cannot be represented in JSON.
+    :raises TypeError: a value cannot be stored; the message names its place
+        (``session['cart'][2]``) and its type.
     :raises ValueError: dicts, lists and tuples nest deeper than
         :data:`MAX_DEPTH` levels (or a value contains itself).
     :raises SessionTooLarge: the JSON is longer than :data:`MAX_DECODED_SIZE`.
     """
-    raw = _encoder.encode(_tag(dict(data), 1)).encode("utf-8", "surrogatepass")
+    try:
+        text = _encoder.encode(_tag(dict(data), 1))
+    except TypeError as exc:
+        refusal = _unstorable(data, "session")
+        if refusal is None:
+            raise
+        raise TypeError(refusal) from exc
+    raw = text.encode("utf-8", "surrogatepass")
     if len(raw) > MAX_DECODED_SIZE:
         raise SessionTooLarge(
             len(raw), MAX_DECODED_SIZE, what="the limit of serialized session data"
@@ -129,6 +144,50 @@ def _tag(value: t.Any, depth: int) -> t.Any:
         if key in _tagger.tags:
             return {" di": {f"{key}__": _tag(value[key], depth)}}
     return {key: _tag(item, depth) for key, item in value.items()}
+
+
+def _unstorable(value: t.Any, path: str) -> str | None:
+    """Why the first value under ``path`` that cannot be stored is refused.
+
+    Looked for only once encoding failed; ``None`` if nothing is found.
+
+    :param value: the value at ``path``.
+    :param path: where it is, as Python code: ``session['cart'][2]``.
+    """
+    if type(value) in _UNTAGGED:
+        return None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if not isinstance(key, _JSON_KEYS):
+                return (
+                    f"the session key {key!r} in {path} is {_a(key)}, which cannot"
+                    " be stored; use a str"
+                )
+            found = _unstorable(item, f"{path}[{key!r}]")
+            if found is not None:
+                return found
+        return None
+    if isinstance(value, (list, tuple)):
+        for number, item in enumerate(value):
+            found = _unstorable(item, f"{path}[{number}]")
+            if found is not None:
+                return found
+        return None
+    try:
+        _encoder.encode(_tagger.tag(value))
+    except TypeError:
+        instead = "use a list" if isinstance(value, (set, frozenset)) else _PLAIN
+        return (
+            f"the session value at {path} is {_a(value)}, which cannot be"
+            f" stored; {instead}"
+        )
+    return None
+
+
+def _a(value: object) -> str:
+    """The type of ``value`` with its article: ``a set``, ``an object``."""
+    name = type(value).__name__
+    return f"an {name}" if name[:1].lower() in "aeiou" else f"a {name}"
 
 
 def _untag(obj: dict[str, t.Any]) -> t.Any:

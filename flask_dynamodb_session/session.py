@@ -9,17 +9,21 @@ passes through the session costs no DynamoDB call.
 
 from __future__ import annotations
 
+import logging
 import secrets
 import typing as t
 
 from flask.sessions import SessionMixin
 
 from . import serialization
+from .exceptions import SessionBackendError
 
 if t.TYPE_CHECKING:
     from .layout import Record
 
     Loader = t.Callable[[str], Record | None]
+
+logger = logging.getLogger(__name__)
 
 _T = t.TypeVar("_T")
 _MISSING: t.Any = object()
@@ -154,8 +158,10 @@ class ServerSideSession(dict[str, t.Any], SessionMixin):
         assert self._loader is not None
         try:
             record = self._loader(self._sid)
-        except Exception:
+        except Exception as exc:
             self.save_blocked = True
+            if isinstance(exc, SessionBackendError):
+                logger.error("the session could not be read: %s", exc)
             raise
         self._loaded = True
         if record is None:

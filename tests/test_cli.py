@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import importlib.metadata
 import logging
+import os
+import pathlib
+import subprocess
+import sys
 import time
 import typing as t
 from datetime import datetime, timezone
@@ -38,6 +42,8 @@ if t.TYPE_CHECKING:
     from click.testing import Result
     from mypy_boto3_dynamodb import DynamoDBClient
 
+#: The worktree's root, put first on the path of a ``flask`` subprocess.
+ROOT = str(pathlib.Path(__file__).resolve().parent.parent)
 FORMS = ["extension", "interface"]
 #: For tests of what does not depend on how the app set the interface up.
 one_form = pytest.mark.parametrize("form", ["interface"])
@@ -148,6 +154,61 @@ def test_the_flask_command_finds_the_group_through_the_entry_point(
 
     assert result.exit_code == 0, result.output
     assert "Status:     ACTIVE" in result.stdout
+
+
+#: A module whose app factory uses the extension with a bad config value.
+BAD_CONFIG_APP = """
+from flask import Flask
+
+from flask_dynamodb_session import DynamoDBSession
+
+
+def create_app():
+    app = Flask(__name__)
+    app.config.update(SECRET_KEY="secret", SESSION_DYNAMODB_TTL=-5)
+    DynamoDBSession(app)
+    return app
+"""
+#: What ``flask dynamo-session`` says of that app.
+BAD_CONFIG_LINE = "Error: SESSION_DYNAMODB_TTL must be more than zero seconds, got -5"
+
+
+@pytest.mark.parametrize("command", ["status", "create-table"])
+def test_a_bad_config_value_in_the_app_is_one_line(
+    tmp_path: Path, command: str
+) -> None:
+    """``flask --app`` loads the app inside the command: its configuration
+    error is one line and exit status 1, no traceback."""
+    (tmp_path / "bad_config_app.py").write_text(BAD_CONFIG_APP, encoding="utf-8")
+    args = ["--app", "bad_config_app", "dynamo-session", command]
+    path = os.pathsep.join([str(tmp_path), ROOT, os.environ.get("PYTHONPATH", "")])
+    result = subprocess.run(
+        [sys.executable, "-m", "flask", *args],
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": path},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 1, result.stderr
+    assert result.stdout == ""
+    assert result.stderr.splitlines() == [BAD_CONFIG_LINE]
+
+
+def test_a_configuration_error_loading_the_app_is_one_line() -> None:
+    def create_app() -> Flask:
+        raise ConfigurationError("SESSION_DYNAMODB_TTL", -5, "must be more than zero")
+
+    flask_command = FlaskGroup(create_app=create_app, load_dotenv=False)
+
+    result = CliRunner().invoke(flask_command, ["dynamo-session", "status"])
+
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    assert result.stderr.splitlines() == [
+        "Error: SESSION_DYNAMODB_TTL must be more than zero, got -5"
+    ]
 
 
 @one_form
@@ -614,10 +675,13 @@ COMMANDS = ["create-table", "status", "delete-expired"]
 
 @pytest.mark.parametrize("command", ["status", "delete-expired"])
 def test_missing_table(empty_app: Flask, command: str) -> None:
-    assert_error(
-        invoke(empty_app, command),
-        "Error: the session table 'sessions' does not exist; create it with"
-        " `flask dynamo-session create-table`",
+    line = assert_error(invoke(empty_app, command))
+    assert line == (
+        "Error: the session table 'sessions' does not exist in region us-east-1"
+        " at https://dynamodb.us-east-1.amazonaws.com; check"
+        " SESSION_DYNAMODB_REGION and SESSION_DYNAMODB_ENDPOINT_URL, or create"
+        " it with `flask dynamo-session create-table` (or set"
+        " SESSION_DYNAMODB_AUTO_CREATE)"
     )
 
 
@@ -668,28 +732,6 @@ def test_throttled_after_retries(
     )
 
 
-@pytest.fixture
-def no_credentials(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """No credentials anywhere boto3 looks, and no instance metadata."""
-    for name in (
-        "AWS_ACCESS_KEY_ID",
-        "AWS_SECRET_ACCESS_KEY",
-        "AWS_SESSION_TOKEN",
-        "AWS_SECURITY_TOKEN",
-        "AWS_PROFILE",
-        "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
-        "AWS_CONTAINER_CREDENTIALS_FULL_URI",
-        "AWS_WEB_IDENTITY_TOKEN_FILE",
-        "AWS_ROLE_ARN",
-    ):
-        monkeypatch.delenv(name, raising=False)
-    empty = tmp_path / "empty"
-    empty.write_text("")
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(empty))
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(empty))
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
-
-
 def unreachable_config() -> dict[str, t.Any]:
     """Config keys pointing at a closed port, giving up at once."""
     return {
@@ -702,8 +744,18 @@ def unreachable_config() -> dict[str, t.Any]:
 
 @pytest.mark.parametrize("command", COMMANDS)
 def test_no_credentials(no_credentials: None, form: str, command: str) -> None:
-    app = make_app(form, **unreachable_config())
-    assert_error(invoke(app, command), "failed: Unable to locate credentials")
+    config = unreachable_config()
+    app = make_app(form, **config)
+    line = assert_error(invoke(app, command))
+    assert line == (
+        "Error: no AWS credentials were found; set AWS_ACCESS_KEY_ID and"
+        " AWS_SECRET_ACCESS_KEY, or use what else botocore reads: a profile"
+        " (AWS_PROFILE, ~/.aws/credentials, ~/.aws/config, SSO), a web identity"
+        f" token, or a container or instance role;"
+        f" {config['SESSION_DYNAMODB_ENDPOINT_URL']} is not AWS: any pair works"
+        " for DynamoDB Local, dynalite or moto, such as AWS_ACCESS_KEY_ID=local"
+        " AWS_SECRET_ACCESS_KEY=local"
+    )
 
 
 @pytest.mark.parametrize("command", COMMANDS)

@@ -140,9 +140,12 @@ def test_status(
 def test_status_of_a_missing_table(app: Flask, table_name: str) -> None:
     result = invoke(app, "status")
     assert result.exit_code == 1
+    endpoint = app.config["SESSION_DYNAMODB_ENDPOINT_URL"]
     assert result.stderr == (
-        f"Error: the session table {table_name!r} does not exist; create it with"
-        " `flask dynamo-session create-table` or set SESSION_DYNAMODB_AUTO_CREATE\n"
+        f"Error: the session table {table_name!r} does not exist in region"
+        f" us-east-1 at {endpoint}; check SESSION_DYNAMODB_REGION and"
+        " SESSION_DYNAMODB_ENDPOINT_URL, or create it with `flask dynamo-session"
+        " create-table` (or set SESSION_DYNAMODB_AUTO_CREATE)\n"
     )
 
 

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import time
 import typing as t
+from pathlib import Path
 
 import pytest
 from botocore.config import Config
+from setuptools.config.setupcfg import read_configuration
 
+import flask_dynamodb_session
 from flask_dynamodb_session import SessionBackendError
 from flask_dynamodb_session.client import (
     CONNECT_TIMEOUT,
@@ -23,6 +26,8 @@ from tests.support.proxy import DynamoProxy, Fault
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterator
+
+    from flask.testing import FlaskClient
 
 #: Seconds of slack on top of a computed bound, for a loaded machine.
 SLACK = 3.0
@@ -205,3 +210,34 @@ def test_fewer_attempts_are_honoured(
 
     assert READ_TIMEOUT <= elapsed <= READ_TIMEOUT + SLACK
     assert silent_server.count() == 1
+
+
+# -- the version ----------------------------------------------------------------
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_the_version_is_defined_once() -> None:
+    """``__version__`` is the version setuptools builds the package as, and
+    the one CHANGES.rst begins with."""
+    metadata = read_configuration(str(ROOT / "setup.cfg"))["metadata"]
+    assert metadata["version"] == flask_dynamodb_session.__version__
+    changes = (ROOT / "CHANGES.rst").read_text(encoding="utf-8").splitlines()
+    assert changes[0] == f"Version {flask_dynamodb_session.__version__}"
+    agent = effective_config(None)["user_agent"]
+    assert agent.startswith(
+        f"flask-dynamodb-session/{flask_dynamodb_session.__version__} "
+    )
+
+
+def test_the_user_agent_sent_names_the_version(
+    client: FlaskClient, proxy: DynamoProxy
+) -> None:
+    """On either transport, the calls carry the package's version."""
+    proxy.reset()
+    assert client.post("/set/user/alice").status_code == 200
+    (call,) = proxy.calls
+    agent = call.headers["user-agent"]
+    assert agent.startswith(
+        f"flask-dynamodb-session/{flask_dynamodb_session.__version__} "
+    ), agent

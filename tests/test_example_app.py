@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import re
 import time
 import typing as t
@@ -312,6 +313,35 @@ def test_config_from_env() -> None:
         "SESSION_DYNAMODB_ROTATION_GRACE": "60",
         "SESSION_DYNAMODB_RECORD_CLIENT": "false",
     }
+
+
+#: The config keys of ours the example app does not take from the
+#: environment, and why: every other one it does.
+NOT_FROM_ENV = {
+    "SESSION_DYNAMODB_CLIENT": "a boto3 client, not text",
+    "SESSION_DYNAMODB_BOTO3_SESSION": "a boto3 session, not text",
+    "SESSION_DYNAMODB_BOTOCORE_CONFIG": "a botocore Config, not text",
+    "SESSION_DYNAMODB_ID_HEADER": "the shop's pages use the cookie; its API"
+    " sets the header itself",
+}
+
+
+def test_every_option_given_as_text_is_read_from_the_environment() -> None:
+    from_env = set(ENV_KEYS) - {"SECRET_KEY"}
+    assert from_env == set(CONFIG_KEYS.values()) - set(NOT_FROM_ENV)
+
+
+def test_encryption_from_the_environment(
+    dynamodb: DynamoDBClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first, second = b"1" * 32, b"2" * 32
+    keys = f"{base64.b64encode(first).decode()}, {base64.b64encode(second).decode()}"
+    monkeypatch.setenv("SESSION_DYNAMODB_ENCRYPT", "true")
+    monkeypatch.setenv("SESSION_DYNAMODB_ENCRYPTION_KEYS", keys)
+    app = create_app({"SECRET_KEY": "x", "SESSION_DYNAMODB_CLIENT": dynamodb})
+    settings = interface(app).settings_for(app)
+    assert settings.encrypt is True
+    assert settings.encryption_keys == (first, second)
 
 
 def test_every_environment_key_is_an_option() -> None:

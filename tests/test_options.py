@@ -47,7 +47,7 @@ def test_config_keys_are_read() -> None:
         "SESSION_DYNAMODB_TTL": timedelta(hours=1),
         "SESSION_DYNAMODB_TOUCH_AFTER": "30",
         "SESSION_DYNAMODB_CONSISTENT_READ": "false",
-        "SESSION_DYNAMODB_AUTO_CREATE": "yes",
+        "SESSION_DYNAMODB_AUTO_CREATE": "TRUE",
         "SESSION_DYNAMODB_READ_CAPACITY": "7",
         "SESSION_DYNAMODB_WRITE_CAPACITY": 9,
         "SESSION_DYNAMODB_BILLING_MODE": "pay_per_request",

@@ -12,6 +12,7 @@ import zlib
 from datetime import datetime, timezone
 
 import pytest
+from flask import session
 from flask.json.tag import TaggedJSONSerializer
 from markupsafe import Markup
 
@@ -24,6 +25,12 @@ from flask_dynamodb_session.serialization import (
     decode,
     encode,
 )
+from tests.support.apps import TABLE
+
+if t.TYPE_CHECKING:
+    from flask import Flask
+    from flask.testing import FlaskClient
+    from mypy_boto3_dynamodb import DynamoDBClient
 
 VALUES: dict[str, t.Any] = {
     "dict": {"a": 1, "nested": {"b": [1, 2]}},
@@ -87,7 +94,7 @@ def test_pickle_is_never_used() -> None:
     class Thing:
         pass
 
-    with pytest.raises(TypeError, match="not JSON serializable"):
+    with pytest.raises(TypeError, match="is a Thing, which cannot be stored"):
         encode({"thing": Thing()})
 
 
@@ -242,3 +249,83 @@ def test_tagging_is_flasks() -> None:
     flask_json = TaggedJSONSerializer().dumps(data)
     assert json.loads(zlib.decompress(encode(data)[1:])) == json.loads(flask_json)
     assert json.loads(encode({" t": 1})[1:]) == {" di": {" t__": 1}}
+
+
+# -- what cannot be stored -------------------------------------------------------
+
+#: What a refused value other than a set is told to be instead.
+PLAIN_DATA = (
+    "store plain data instead: str, int, float, bool, None, bytes, datetime,"
+    " UUID, Markup, and dicts, lists and tuples of them"
+)
+
+
+class Cart:
+    """An object of the app's own: not session data."""
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (
+            {"tags": {"a", "b"}},
+            "the session value at session['tags'] is a set, which cannot be"
+            " stored; use a list",
+        ),
+        (
+            {"ok": 1, "cart": [1, "two", frozenset({3})]},
+            "the session value at session['cart'][2] is a frozenset, which"
+            " cannot be stored; use a list",
+        ),
+        (
+            {"user": {"id": 1, "orders": ({"cart": Cart()},)}},
+            "the session value at session['user']['orders'][0]['cart'] is a Cart,"
+            f" which cannot be stored; {PLAIN_DATA}",
+        ),
+        (
+            {"seen": object()},
+            "the session value at session['seen'] is an object, which cannot be"
+            f" stored; {PLAIN_DATA}",
+        ),
+        (
+            {"grid": {(1, 2): "x"}},
+            "the session key (1, 2) in session['grid'] is a tuple, which cannot"
+            " be stored; use a str",
+        ),
+    ],
+    ids=["set", "nested", "deep object", "object", "key"],
+)
+def test_a_value_that_cannot_be_stored_is_named_by_its_place(
+    data: dict[str, t.Any], message: str
+) -> None:
+    with pytest.raises(TypeError) as info:
+        encode(data)
+    assert str(info.value) == message
+
+
+@pytest.mark.parametrize("form", ["new", "stored"])
+def test_a_request_storing_a_set_fails_naming_the_key(
+    app: Flask, client: FlaskClient, direct: DynamoDBClient, form: str
+) -> None:
+    @app.post("/tags")
+    def tags() -> str:
+        session["tags"] = {"a", "b"}
+        return "ok"
+
+    if form == "stored":
+        assert client.post("/set/user/alice").status_code == 200
+    before = stored_items(direct)
+
+    with pytest.raises(TypeError) as info:
+        client.post("/tags")
+
+    assert str(info.value) == (
+        "the session value at session['tags'] is a set, which cannot be stored;"
+        " use a list"
+    )
+    assert stored_items(direct) == before
+    assert len(before) == (1 if form == "stored" else 0)
+
+
+def stored_items(client: DynamoDBClient) -> list[dict[str, t.Any]]:
+    return client.scan(TableName=TABLE, ConsistentRead=True)["Items"]
