@@ -2,13 +2,17 @@
 
 ``--cost`` measures only what requests cost (capacity units, dollars,
 storage: :mod:`benchmarks.cost`), in a minute or so, and adds it to the
-results of the last whole run.
+results of the last whole run. ``--chart`` runs nothing: it draws the chart
+(:mod:`benchmarks.chart`) of the results kept in the repository again, or of
+those in ``--output-dir``.
 
 Only a whole run with the default settings writes the results kept in the
-repository, ``results.json`` and ``results.rst`` next to this file. Any
-other run (``--quick``, ``--cost``, or a setting changed) writes to a
-scratch directory (:data:`SCRATCH_OUTPUT`), unless ``--output-dir`` names
-another: ``--output-dir benchmarks`` to replace the kept results on purpose.
+repository, ``results.json`` and ``results.rst`` next to this file, and their
+chart, ``docs/_static/benchmark.svg``. Any other run (``--quick``,
+``--cost``, or a setting changed) writes to a scratch directory
+(:data:`SCRATCH_OUTPUT`), its chart as ``benchmark.svg`` there, unless
+``--output-dir`` names another: ``--output-dir benchmarks`` to replace the
+kept results on purpose.
 
 1. Starts dynalite on 127.0.0.1 (a separate process that counts the calls it
    serves) and creates the tables.
@@ -22,8 +26,8 @@ another: ``--output-dir benchmarks`` to replace the kept results on purpose.
    ``consistent_read`` mode and Flask-Session, and the size of a session.
 6. Serves each subject with gunicorn and runs the mixed workload against it,
    in interleaved rounds.
-7. Writes ``results.json`` (raw figures) and ``results.rst`` (the tables)
-   to the output directory, and prints the tables.
+7. Writes ``results.json`` (raw figures), ``results.rst`` (the tables) and
+   the chart, and prints the tables.
 
 The subjects: this package with ``transport="auto"`` (the lean transport),
 the same with ``encrypt=True`` (encryption at rest) and with
@@ -52,7 +56,7 @@ from pathlib import Path
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks import apps, cost, report, scenarios, workload
+from benchmarks import apps, chart, cost, report, scenarios, workload
 from benchmarks.dynalite import (
     CallCounter,
     CapacityMeter,
@@ -88,6 +92,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--mix-requests",
         type=int,
         help="mixed-workload requests per subject, for the cost (hundreds)",
+    )
+    parser.add_argument(
+        "--chart",
+        action="store_true",
+        help="run nothing: draw the chart of the results in the output"
+        " directory (the kept results unless --output-dir names another)",
     )
     parser.add_argument("--no-install", action="store_true")
     parser.add_argument(
@@ -454,6 +464,35 @@ def cost_only(args: argparse.Namespace) -> int:
     return 0
 
 
+def chart_path(output_dir: Path) -> Path:
+    """Where the chart of the results in ``output_dir`` goes: the docs' for
+    the kept results, else next to them."""
+    if output_dir.resolve() == HERE:
+        return chart.PATH
+    return output_dir / chart.PATH.name
+
+
+def draw_chart(results: t.Mapping[str, t.Any], output_dir: Path) -> bool:
+    """Write the chart of ``results``, if they hold the workload and the cost
+    (a cost-only run without an earlier whole run has no workload)."""
+    if "workload" not in results or "cost" not in results:
+        return False
+    path = chart_path(output_dir)
+    chart.write(results, path)
+    print(f"chart written to {path}")
+    return True
+
+
+def chart_only(args: argparse.Namespace) -> int:
+    """``--chart``: the chart of the results in the output directory."""
+    path = args.output_dir / "results.json"
+    if not path.exists():
+        raise SystemExit(f"no results to draw: {path} does not exist")
+    if not draw_chart(json.loads(path.read_text("utf-8")), args.output_dir):
+        raise SystemExit(f"{path} lacks the workload or the cost of a whole run")
+    return 0
+
+
 def write_results(results: t.Mapping[str, t.Any], output_dir: Path) -> None:
     output_dir.mkdir(parents=True, exist_ok=True)
     report.write_json(results, output_dir / "results.json")
@@ -462,11 +501,14 @@ def write_results(results: t.Mapping[str, t.Any], output_dir: Path) -> None:
     print()
     print(table)
     print(f"written to {output_dir}")
+    draw_chart(results, output_dir)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     args.argv = list(sys.argv[1:] if argv is None else argv)
+    if args.chart:
+        return chart_only(args)
     ensure_flask_session(install=not args.no_install)
     os.environ.update(local_environment())
     if args.cost:
