@@ -183,7 +183,7 @@ class SessionStore:
 
         :param user_id: the id the sessions hold under ``user_key``.
         :param current_sid: the id of the session to mark
-            :attr:`~.users.UserSession.current` (the caller's own).
+            :attr:`~.UserSession.current` (the caller's own).
         :raises ConfigurationError: ``user_key`` is not set, or the table
             has no index.
         """
@@ -196,7 +196,7 @@ class SessionStore:
         user's, so a handle posted by a browser can end only its own user's
         sessions.
 
-        :param handle: a :attr:`~.users.UserSession.handle`.
+        :param handle: a :attr:`.UserSession.handle`.
         :param user_id: the user the session must belong to.
         :return: ``False`` if the session was not there, or not the user's.
         """
