@@ -296,11 +296,10 @@ def resolve(
     """Merge keyword options over config keys over defaults, and check them.
 
     A config key set to ``None`` counts as not set; so does a keyword
-    argument of ``None`` for an option whose default is ``None``
-    (``region_name``, ``endpoint_url``, ``client``, ``boto3_session``,
-    ``botocore_config``).
+    argument of ``None`` for an option whose default is ``None``.
 
-    :param options: keyword arguments given to the interface.
+    :param options: keyword arguments given to the interface (outside an
+        app, such as ``{"table": "sessions"}`` for a store of its own).
     :param config: the app's config, or ``None`` outside an app.
     :raises ConfigurationError: naming the config key of a bad value.
     """
