@@ -17,19 +17,13 @@ EXTENSION_KEY = "dynamodb_session"
 class DynamoDBSession:
     """Store an app's sessions in DynamoDB.
 
-    ``init_app`` reads and checks these config keys at once (a keyword
-    option given here wins over its key), and raises
-    :class:`~.exceptions.ConfigurationError` naming the first bad one:
-
-    - ``SESSION_DYNAMODB_TABLE``, ``SESSION_DYNAMODB_REGION``,
-      ``SESSION_DYNAMODB_ENDPOINT_URL``, ``SESSION_DYNAMODB_CLIENT``
-    - ``SESSION_DYNAMODB_TTL``, ``SESSION_DYNAMODB_TOUCH_AFTER``,
-      ``SESSION_DYNAMODB_CONSISTENT_READ``, ``SESSION_DYNAMODB_KEY_PREFIX``
-    - ``SESSION_DYNAMODB_AUTO_CREATE``, ``SESSION_DYNAMODB_BILLING_MODE``,
-      ``SESSION_DYNAMODB_READ_CAPACITY``, ``SESSION_DYNAMODB_WRITE_CAPACITY``
-    - ``SECRET_KEY`` (required), ``SECRET_KEY_FALLBACKS``, and Flask's
-      ``SESSION_COOKIE_*``, ``SESSION_REFRESH_EACH_REQUEST`` and
-      ``PERMANENT_SESSION_LIFETIME``, which keep their meaning.
+    ``init_app`` reads and checks every ``SESSION_DYNAMODB_*`` config key at
+    once (a keyword option given here wins over its key; the keys are listed
+    in :doc:`/configuration`) and ``SECRET_KEY``, which it requires, and
+    raises :class:`~.exceptions.ConfigurationError` naming the first bad one.
+    Flask's own keys (``SECRET_KEY_FALLBACKS``, ``SESSION_COOKIE_*``,
+    ``SESSION_REFRESH_EACH_REQUEST``, ``PERMANENT_SESSION_LIFETIME``) keep
+    their meaning.
 
     Any other ``SESSION_*`` key (a misspelt one, or Flask-Session's) is
     named in one :class:`UserWarning`, with the key it resembles.

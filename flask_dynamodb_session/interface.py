@@ -80,8 +80,8 @@ class DynamoDBSessionInterface(SessionInterface):
     most 400 KB after compression; a larger session raises
     :class:`~.exceptions.SessionTooLarge` before anything is written.
 
-    :param options: the options, by keyword (see the table of options in the
-        documentation).
+    :param options: the options, by keyword: each is listed, with its config
+        key, in :doc:`/configuration`.
     :raises TypeError: an unknown option.
     :raises ConfigurationError: an option's value is unusable.
     """

@@ -36,5 +36,5 @@ session_rotated = _signals.signal("session-rotated")
 #: it), ``"revoked"`` (``revoke``, ``revoke_user``, ``delete``), ``"evicted"``
 #: (the ``max_sessions`` limit), ``"expired"`` (a read refused it as expired
 #: or past ``max_age`` and deleted it, ``delete_expired`` removed it, or the
-#: table's TTL did, as :mod:`.streams` reports).
+#: table's TTL did, as :func:`.streams.report_expired` reports).
 session_ended = _signals.signal("session-ended")

@@ -132,7 +132,17 @@ class SessionStore:
     ) -> TableSetup:
         """Create the table if it is missing, wait for it, and turn on TTL.
 
-        Idempotent; see :func:`.table.create_table`.
+        Idempotent: an existing table is left as it is (only TTL is turned
+        on, and with the ``user_key`` option the index of users' sessions
+        added if it is missing). The table has one hash key, ``id`` of type
+        S; with ``user_key``, also the index ``uid-index``.
+
+        :param read_capacity: provisioned reads; default from the options.
+        :param write_capacity: provisioned writes; default from the options.
+        :param billing_mode: ``"PROVISIONED"`` or ``"PAY_PER_REQUEST"``;
+            default from the options.
+        :param wait: wait until the table (and its index) is ``ACTIVE``.
+        :return: what was done.
         """
         return table.create_table(
             self.gateway,
@@ -143,7 +153,23 @@ class SessionStore:
         )
 
     def delete_expired(self, **options: t.Any) -> ExpiredSweep:
-        """Delete every expired session now; see :func:`.sweep.delete_expired`."""
+        """Delete every expired session now, without waiting for DynamoDB's TTL.
+
+        The table is read by a parallel Scan that fetches only each item's
+        key and expiry; only this store's sessions (its ``key_prefix``)
+        count, and they are deleted with BatchWriteItem, 25 at a time. Each
+        deleted session is reported by
+        :data:`~flask_dynamodb_session.signals.session_ended` (``"expired"``).
+
+        :param options: ``segments`` (parallel scan segments, default 4),
+            ``page_size`` (items a Scan page reads at most), ``dry_run``
+            (count, delete nothing), ``now`` (Unix epoch seconds or an aware
+            datetime: what expired at or before it is deleted; default: now),
+            ``progress`` (called with the running totals after every page),
+            ``max_backoff`` (the longest wait, in seconds, before sending
+            unprocessed items again).
+        :return: the counts.
+        """
         return sweep.delete_expired(self.gateway, events=self.events, **options)
 
     def sessions_of(
@@ -151,22 +177,41 @@ class SessionStore:
     ) -> list[UserSession]:
         """The user's live sessions, most recently active first.
 
-        One Query of the index plus one BatchGetItem per 100 sessions; see
-        :func:`.users.sessions_of`.
+        One Query of the index plus one BatchGetItem per 100 sessions.
+        Sessions past their expiry or ``max_age`` are left out. Needs the
+        ``user_key`` option and the table's index (``create_table`` adds it).
+
+        :param user_id: the id the sessions hold under ``user_key``.
+        :param current_sid: the id of the session to mark
+            :attr:`~.UserSession.current` (the caller's own).
+        :raises ConfigurationError: ``user_key`` is not set, or the table
+            has no index.
         """
         return users.sessions_of(self.items, user_id, current_sid=current_sid)
 
     def revoke(self, handle: str, *, user_id: str | int | None = None) -> bool:
         """Delete one session by its handle (only the user's, given ``user_id``).
 
-        See :func:`.users.revoke`.
+        With ``user_id`` the delete is conditional on the session being that
+        user's, so a handle posted by a browser can end only its own user's
+        sessions.
+
+        :param handle: a :attr:`.UserSession.handle`.
+        :param user_id: the user the session must belong to.
+        :return: ``False`` if the session was not there, or not the user's.
         """
         return users.revoke(self.items, handle, user_id=user_id)
 
     def revoke_user(self, user_id: str | int, *, keep_sid: str | None = None) -> int:
         """Delete every session of a user but ``keep_sid``'s; return how many.
 
-        See :func:`.users.revoke_user`.
+        "Log out everywhere", or with ``keep_sid`` "log out other devices":
+        one Query of the index, then one DeleteItem per session.
+
+        :param user_id: the id the sessions hold under ``user_key``.
+        :param keep_sid: the id of a session to keep (the caller's own).
+        :raises ConfigurationError: ``user_key`` is not set, or the table
+            has no index.
         """
         return users.revoke_user(self.items, user_id, keep_sid=keep_sid)
 

@@ -49,7 +49,8 @@ MAX_THREADS = 16
 
 @dataclasses.dataclass(frozen=True)
 class ExpiredSweep:
-    """What :func:`delete_expired` found and did (so far, for ``progress``)."""
+    """What :meth:`.SessionStore.delete_expired` found and did (so far, for
+    ``progress``)."""
 
     #: Items the scan read, of every app sharing the table.
     scanned: int = 0

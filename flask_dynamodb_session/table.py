@@ -45,13 +45,13 @@ IndexSetup = t.Literal["created", "added", "exists"]
 
 @dataclasses.dataclass(frozen=True)
 class TableSetup:
-    """What :func:`create_table` did."""
+    """What :meth:`.SessionStore.create_table` did."""
 
     #: The table was created now (``False``: it existed already).
     created: bool
     #: What turning on TTL found.
     ttl: TtlSetup
-    #: What happened to the index :data:`INDEX_NAME`; ``None`` without the
+    #: What happened to the index ``uid-index``; ``None`` without the
     #: ``user_key`` option.
     index: IndexSetup | None = None
 

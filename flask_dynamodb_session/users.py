@@ -68,10 +68,11 @@ Item = t.Mapping[str, "AttributeValueTypeDef"]
 
 @dataclasses.dataclass(frozen=True)
 class UserSession:
-    """One live session of a user, as :func:`sessions_of` lists it."""
+    """One live session of a user, as :meth:`.SessionStore.sessions_of`
+    lists it."""
 
-    #: An opaque name of the session, to pass to :func:`revoke`: its stored
-    #: key, never the session id (it gives no working cookie).
+    #: An opaque name of the session, to pass to :meth:`.SessionStore.revoke`:
+    #: its stored key, never the session id (it gives no working cookie).
     handle: str
     #: When the session was created (or regenerated, at login), UTC.
     created_at: datetime

@@ -1,10 +1,10 @@
-"""Least privilege: the README's IAM policies, proven against moto with IAM on.
+"""Least privilege: the documented IAM policies, proven against moto with IAM on.
 
 moto runs with IAM authentication (:class:`~tests.support.servers.MotoServer`
 with ``iam_auth``): it recomputes the SigV4 signature of every request and
 evaluates the signing user's policies. The app and the CLI sign as IAM users
-holding exactly the actions the README's "IAM permissions" section lists
-(read from the README itself), granted on ``"Resource": "*"`` since moto
+holding exactly the actions ``docs/iam.rst`` lists (read from the page
+itself), granted on ``"Resource": "*"`` since moto
 matches DynamoDB actions only against ``*``.
 
 - The app's policy serves a whole session's life.
@@ -26,7 +26,7 @@ import pytest
 
 from flask_dynamodb_session.cli import dynamo_session
 from tests.support.apps import COOKIE, TEST_CONFIG, check_transport, make_app
-from tests.support.iam import Users, readme_policies
+from tests.support.iam import Users, documented_policies
 from tests.support.servers import AccessKey, MotoServer, boto3_session
 from tests.support.tables import sessions, unique_table, write_items
 
@@ -43,7 +43,7 @@ if t.TYPE_CHECKING:
 
 pytestmark = pytest.mark.server
 
-POLICIES = readme_policies()
+POLICIES = documented_policies()
 APP_ACTIONS = sorted(POLICIES.app)
 AUTO_CREATE_ACTIONS = sorted(POLICIES.auto_create)
 COMMAND_ACTIONS = sorted(
@@ -246,10 +246,10 @@ def assert_one_line_error(result: Result) -> str:
     return lines[0]
 
 
-# --------------------------------------------------------------- the README
+# ------------------------------------------------------------- the IAM page
 
 
-def test_readme_cli_policy_is_what_the_commands_need() -> None:
+def test_cli_policy_is_what_the_commands_need() -> None:
     """The CLI's policy grants exactly what the commands' table lists."""
     assert set(COMMAND_ARGS) == set(POLICIES.commands)
     assert POLICIES.cli == frozenset().union(*POLICIES.commands.values())
@@ -326,8 +326,8 @@ def test_moto_ignores_a_table_arn(
 ) -> None:
     """Why these tests grant ``"Resource": "*"``: moto denies a table ARN.
 
-    Should this fail, moto has learnt DynamoDB resources: grant the README's
-    table ARN instead.
+    Should this fail, moto has learnt DynamoDB resources: grant the
+    documented table ARN instead.
     """
     arn = f"arn:aws:dynamodb:us-east-1:{iam_server.account_id}:table/{iam_table}"
     key = users.key(POLICIES.app, resource=arn)

@@ -1,11 +1,12 @@
 """Least privilege for the sessions of a user, against moto with IAM on.
 
-The README's "Sessions of a user" section grants, beyond the app's policy,
-``Query`` (on the index) and ``BatchGetItem`` and ``DeleteItem`` (on the
-table); ``create-table`` needs ``UpdateTable`` to add the index to an
-existing table. Each is proven enough and needed here, signing as IAM users
-holding exactly those actions. moto matches DynamoDB actions only against
-``"Resource": "*"``, so the index's ARN itself is not checked.
+The "Sessions of a user" section of ``docs/iam.rst`` grants, beyond the
+app's policy, ``Query`` (on the index) and ``BatchGetItem`` and
+``DeleteItem`` (on the table); ``create-table`` needs ``UpdateTable`` to add
+the index to an existing table. Each is proven enough and needed here,
+signing as IAM users holding exactly those actions. moto matches DynamoDB
+actions only against ``"Resource": "*"``, so the index's ARN itself is not
+checked.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from flask_dynamodb_session import SessionBackendError, SessionStore
 from flask_dynamodb_session.cli import dynamo_session
 from flask_dynamodb_session.options import resolve
 from tests.support.apps import TEST_CONFIG, make_app
-from tests.support.iam import Users, readme_policies, section_policy
+from tests.support.iam import Users, documented_policies
 from tests.support.servers import AccessKey, MotoServer, boto3_session
 from tests.support.tables import USER_KEY, put_session, unique_table
 
@@ -30,10 +31,8 @@ if t.TYPE_CHECKING:
 
 pytestmark = pytest.mark.server
 
-POLICIES = readme_policies()
-
-
-USER_ACTIONS = section_policy("Sessions of a user")
+POLICIES = documented_policies()
+USER_ACTIONS = POLICIES.users
 #: What each operation calls, beyond what the app's policy already has.
 NEEDS = {
     "sessions_of": {"Query", "BatchGetItem"},
@@ -85,12 +84,12 @@ def call(store: SessionStore, operation: str, admin: DynamoDBClient) -> object:
     return store.revoke_user("alice")
 
 
-def test_the_readme_grants_what_the_operations_call() -> None:
+def test_the_docs_grant_what_the_operations_call() -> None:
     assert frozenset().union(*NEEDS.values()) == USER_ACTIONS
 
 
 @pytest.mark.parametrize("operation", sorted(NEEDS))
-def test_the_readme_actions_are_enough(
+def test_the_documented_actions_are_enough(
     users: Users,
     store_for: Callable[[AccessKey], SessionStore],
     admin: DynamoDBClient,

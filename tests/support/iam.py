@@ -1,10 +1,10 @@
-"""Helpers of the least-privilege tests: the README's IAM policies, IAM users.
+"""Helpers of the least-privilege tests: the documented IAM policies, IAM users.
 
-:func:`readme_policies`
-    the DynamoDB actions the README's "IAM permissions" section grants: the
-    running app's policy, what ``SESSION_DYNAMODB_AUTO_CREATE`` adds, the
-    CLI's policy, and the table of actions per command.  Read from the README
-    itself, so that the tests check what users are told.
+:func:`documented_policies`
+    the DynamoDB actions ``docs/iam.rst`` grants: the running app's policy,
+    what ``SESSION_DYNAMODB_AUTO_CREATE`` adds, the command line's policy and
+    its table of actions per command, and what the sessions of a user add.
+    Read from the page itself, so that the tests check what users are told.
 :class:`Users`
     IAM users of a :class:`~tests.support.servers.MotoServer` running with
     ``iam_auth``, one per set of actions, each with an access key.
@@ -29,10 +29,14 @@ if t.TYPE_CHECKING:
 
     from tests.support.servers import MotoServer
 
-__all__ = ["ReadmePolicies", "Users", "readme_policies", "section_policy"]
+__all__ = ["DocumentedPolicies", "Users", "documented_policies"]
 
-README = REPO_ROOT / "README.rst"
-SECTION_TITLE = "IAM permissions"
+#: The page of the IAM policies.
+IAM_PAGE = REPO_ROOT / "docs" / "iam.rst"
+#: Its sections, each holding one JSON policy.
+APP_SECTION = "The app's policy"
+CLI_SECTION = "The command line's policy"
+USERS_SECTION = "Sessions of a user"
 
 #: ``dynamodb:GetItem`` in running text.
 _QUALIFIED_ACTION = re.compile(r"``dynamodb:([A-Za-z]+)``")
@@ -41,8 +45,8 @@ _LITERAL = re.compile(r"``([^`]+)``")
 
 
 @dataclasses.dataclass(frozen=True)
-class ReadmePolicies:
-    """The DynamoDB actions (without the ``dynamodb:`` prefix) the README grants."""
+class DocumentedPolicies:
+    """The DynamoDB actions (without the ``dynamodb:`` prefix) the docs grant."""
 
     #: The running app's policy.
     app: frozenset[str]
@@ -52,6 +56,8 @@ class ReadmePolicies:
     cli: frozenset[str]
     #: The actions of each ``flask dynamo-session`` command.
     commands: dict[str, frozenset[str]]
+    #: What listing and ending the sessions of a user add.
+    users: frozenset[str]
 
 
 @functools.cache
@@ -62,35 +68,37 @@ def dynamodb_operations() -> frozenset[str]:
 
 
 @functools.cache
-def readme_policies() -> ReadmePolicies:
-    """Read the actions of the README's "IAM permissions" section.
+def documented_policies() -> DocumentedPolicies:
+    """Read the actions of the policies of ``docs/iam.rst``.
 
-    :raises AssertionError: the section is not laid out as expected (two JSON
-        policies, a sentence naming ``SESSION_DYNAMODB_AUTO_CREATE``, a table
-        of commands), or names something that is no DynamoDB action.
+    :raises AssertionError: the page is not laid out as expected (a section
+        per policy, each with one JSON policy; a sentence naming
+        ``SESSION_DYNAMODB_AUTO_CREATE`` in the app's; a table of commands in
+        the command line's), or names something that is no DynamoDB action.
     """
-    section = _section(README.read_text(encoding="utf-8"), SECTION_TITLE)
-    policies = [_policy_actions(block) for block in _json_blocks(section)]
-    assert len(policies) == 2, f"expected 2 JSON policies, found {len(policies)}"
+    text = IAM_PAGE.read_text(encoding="utf-8")
+    app_section = _section(text, APP_SECTION)
     auto_create = [
         paragraph
-        for paragraph in section.split("\n\n")
+        for paragraph in app_section.split("\n\n")
         if "SESSION_DYNAMODB_AUTO_CREATE" in paragraph
     ]
     assert len(auto_create) == 1, "expected one paragraph on auto_create"
-    return ReadmePolicies(
-        app=policies[0],
+    cli_section = _section(text, CLI_SECTION)
+    return DocumentedPolicies(
+        app=_one_policy(app_section, APP_SECTION),
         auto_create=_actions(_QUALIFIED_ACTION.findall(auto_create[0])),
-        cli=policies[1],
-        commands=_command_table(section),
+        cli=_one_policy(cli_section, CLI_SECTION),
+        commands=_command_table(cli_section),
+        users=_one_policy(_section(text, USERS_SECTION), USERS_SECTION),
     )
 
 
-def section_policy(title: str) -> frozenset[str]:
-    """The actions of the one JSON policy of the README's section *title*."""
-    section = _section(README.read_text(encoding="utf-8"), title)
-    (block,) = _json_blocks(section)
-    return _policy_actions(block)
+def _one_policy(section: str, title: str) -> frozenset[str]:
+    """The actions of the one JSON policy of *section*."""
+    blocks = _json_blocks(section)
+    assert len(blocks) == 1, f"expected 1 JSON policy in {title!r}, found {len(blocks)}"
+    return _policy_actions(blocks[0])
 
 
 def _section(text: str, title: str) -> str:
@@ -101,7 +109,7 @@ def _section(text: str, title: str) -> str:
             start = number + 2
             break
     else:
-        raise AssertionError(f"the README has no section {title!r}")
+        raise AssertionError(f"{IAM_PAGE.name} has no section {title!r}")
     for end in range(start, len(lines) - 1):
         if lines[end] and _is_underline(lines[end + 1], lines[end]):
             return "\n".join(lines[start:end])
@@ -184,7 +192,7 @@ def policy_document(actions: Iterable[str], resource: str = "*") -> str:
     """An IAM policy allowing the DynamoDB *actions* on *resource*.
 
     moto matches DynamoDB actions only against ``"Resource": "*"``, so the
-    README's table ARN is replaced by ``*`` by default.
+    documented table ARN is replaced by ``*`` by default.
     """
     return json.dumps(
         {
