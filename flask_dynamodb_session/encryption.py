@@ -18,7 +18,6 @@ the optional extra ``flask-dynamodb-session[encryption]``.
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import os
 import typing as t
@@ -129,4 +128,4 @@ class Keyring:
 
     @staticmethod
     def _hash(key: bytes, user_id: str) -> str:
-        return hmac.new(key, user_id.encode("utf-8"), hashlib.sha256).hexdigest()
+        return hmac.digest(key, user_id.encode("utf-8"), "sha256").hex()

@@ -89,10 +89,15 @@ def secret_keys_of(app: weakref.ref[Flask]) -> t.Callable[[], tuple[t.Any, ...]]
 
     def secret_keys() -> tuple[t.Any, ...]:
         current = app()
-        if current is None or not current.secret_key:
+        if current is None:
             return ()
-        fallbacks = fallback_keys(current)
-        return (current.secret_key, *(key for key in fallbacks if key))
+        config = current.config
+        secret_key = config.get("SECRET_KEY")
+        if not secret_key:
+            return ()
+        if not config.get("SECRET_KEY_FALLBACKS"):  # the usual case, read per call
+            return (secret_key,)
+        return (secret_key, *(key for key in fallback_keys(current) if key))
 
     return secret_keys
 
