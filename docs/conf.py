@@ -7,7 +7,6 @@ references to other projects' names are not linked (``nitpick_ignore``).
 
 from __future__ import annotations
 
-import configparser
 import sys
 from pathlib import Path
 
@@ -16,13 +15,13 @@ ROOT = DOCS.parent
 # The package of this checkout, and the local extension of the options table.
 sys.path[:0] = [str(ROOT), str(DOCS / "_ext")]
 
-_metadata = configparser.ConfigParser()
-_metadata.read(ROOT / "setup.cfg", encoding="utf-8")
+from flask_dynamodb_session._version import __version__  # noqa: E402
 
 project = "flask-dynamodb-session"
 author = "flask-dynamodb-session contributors"
 copyright = "the flask-dynamodb-session contributors"
-release = _metadata["metadata"]["version"]
+# The one place the version is defined (setup.cfg reads it from there too).
+release = __version__
 version = ".".join(release.split(".")[:2])
 
 extensions = ["sphinx.ext.autodoc", "options_table"]
