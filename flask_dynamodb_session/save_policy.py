@@ -8,8 +8,9 @@ The rules, in order:
   ids ``regenerate()`` left), and the cookie if there was one;
 - a new session: store it (and retire the one it replaces);
 - changed keys, nested changes included: write them;
-- marked modified but unchanged: push its expiry (a failure fails the
-  request, as a failed write would);
+- unchanged, but the app set ``session.modified = True`` itself: push its
+  expiry (a failure fails the request, as a failed write would); a key set
+  to the value it held is no change;
 - read and unchanged: push its expiry when ``SESSION_REFRESH_EACH_REQUEST``
   is on and the last write is at least ``touch_after`` old (a failure only
   logs: the request read what it needed);
@@ -72,7 +73,7 @@ def plan_save(
     changed, removed = session.changes()
     if changed or removed:
         return SavePlan("update", frozenset(changed), frozenset(removed))
-    if session.modified:
+    if session.save_requested:
         return SavePlan("touch")
     record = session.record
     assert record is not None

@@ -51,13 +51,13 @@ class ServerSideSession(dict[str, t.Any], SessionMixin):
 
     #: ``True`` once the contents were looked at (Flask also sets it).
     accessed: bool
-    #: Set by every direct change; nested changes are found at save time.
-    modified: bool
 
     def __init__(self, sid: str | None, loader: Loader | None = None) -> None:
         super().__init__()
         self.accessed = False
-        self.modified = False
+        self._modified = False
+        #: The app set :attr:`modified` itself: save even if nothing changed.
+        self.save_requested = False
         self._loader = loader
         self._sid = sid if sid is not None else new_sid()
         self._new = sid is None
@@ -83,6 +83,22 @@ class ServerSideSession(dict[str, t.Any], SessionMixin):
         self.moved = False
 
     # -- state -------------------------------------------------------------
+
+    @property
+    def modified(self) -> bool:
+        """Set by every direct change; nested changes are found at save time.
+
+        Setting it to ``True`` yourself saves the session at the end of the
+        request even if nothing in it changed (its expiry pushed, its cookie
+        set again). Setting a key to the value it already holds changes
+        nothing: such a session is saved as any session that was only read.
+        """
+        return self._modified
+
+    @modified.setter
+    def modified(self, value: bool) -> None:
+        self._modified = value
+        self.save_requested = value
 
     @property
     def sid(self) -> str:
@@ -117,7 +133,7 @@ class ServerSideSession(dict[str, t.Any], SessionMixin):
             self.predecessor = self._sid
             self._new = True
         self._sid = new_sid()
-        self.modified = True
+        self._modified = True
 
     def rotate(self) -> None:
         """Move the session to a new id as rotation does (not a login)."""
@@ -190,12 +206,12 @@ class ServerSideSession(dict[str, t.Any], SessionMixin):
 
     def __setitem__(self, key: str, value: t.Any) -> None:
         self._load()
-        self.modified = True
+        self._modified = True
         super().__setitem__(key, value)
 
     def __delitem__(self, key: str) -> None:
         self._load()
-        self.modified = True
+        self._modified = True
         super().__delitem__(key)
 
     def __contains__(self, key: object) -> bool:
@@ -260,25 +276,25 @@ class ServerSideSession(dict[str, t.Any], SessionMixin):
     def pop(self, key: str, default: t.Any = _MISSING) -> t.Any:
         self._load()
         if key in dict.keys(self):
-            self.modified = True
+            self._modified = True
         if default is _MISSING:
             return super().pop(key)
         return super().pop(key, default)
 
     def popitem(self) -> tuple[str, t.Any]:
         self._load()
-        self.modified = True
+        self._modified = True
         return super().popitem()
 
     def setdefault(self, key: str, default: t.Any = None) -> t.Any:
         self._load()
         if key not in dict.keys(self):
-            self.modified = True
+            self._modified = True
         return super().setdefault(key, default)
 
     def update(self, *args: t.Any, **kwargs: t.Any) -> None:
         self._load()
-        self.modified = True
+        self._modified = True
         super().update(*args, **kwargs)
 
     def clear(self) -> None:
@@ -294,7 +310,7 @@ class ServerSideSession(dict[str, t.Any], SessionMixin):
             self._replace_sid()
             self._loaded = True
         super().clear()
-        self.modified = True
+        self._modified = True
 
     def copy(self) -> dict[str, t.Any]:
         self._load()

@@ -148,3 +148,51 @@ def test_refresh_off_never_touches(app: Flask, calls: CallCounter) -> None:
         response = client.get("/read")
     assert calls.take() == {"GetItem": 1}
     assert "Set-Cookie" not in response.headers
+
+
+def test_setting_a_key_to_the_value_it_holds_writes_nothing(
+    app: Flask, calls: CallCounter
+) -> None:
+    """The common ``session.permanent = True`` on every request costs no write
+    once the session is permanent: it is an unchanged read."""
+    from flask import session
+
+    @app.before_request
+    def stay_permanent() -> None:
+        session.permanent = True
+
+    @app.post("/same/user/<value>")
+    def same(value: str) -> str:
+        session["user"] = value
+        return "same"
+
+    client = app.test_client()
+    login(client, calls)
+    for path in ("/read", "/read", "/same/user/alice"):
+        response = client.open(path, method="POST" if "same" in path else "GET")
+        assert calls.take() == {"GetItem": 1}
+        assert "Set-Cookie" not in response.headers
+    with freeze_time(None) as frozen:
+        frozen.tick(3600)
+        response = client.get("/read")
+    # Older than touch_after: pushed like any read session.
+    assert calls.take() == {"GetItem": 1, "UpdateItem": 1}
+    assert "Set-Cookie" in response.headers
+
+
+def test_marking_modified_pushes_the_expiry(app: Flask, calls: CallCounter) -> None:
+    """``session.modified = True`` with nothing changed still saves: the
+    expiry is pushed and the cookie set again, as the app asked."""
+    from flask import session
+
+    @app.post("/mark")
+    def mark() -> str:
+        session.get("user")
+        session.modified = True
+        return "marked"
+
+    client = app.test_client()
+    login(client, calls)
+    response = client.post("/mark")
+    assert calls.take() == {"GetItem": 1, "UpdateItem": 1}
+    assert "Set-Cookie" in response.headers
