@@ -131,7 +131,9 @@ def build_client(settings: Settings, *, admin: bool = False) -> DynamoDBClient:
     region = settings.region_name or session.region_name or os.environ.get("AWS_REGION")
     if not region:
         if settings.endpoint_url is None:
-            raise ConfigurationError("SESSION_DYNAMODB_REGION", None, NO_REGION)
+            raise ConfigurationError(
+                "SESSION_DYNAMODB_REGION", None, NO_REGION, shown=False
+            )
         region = LOCAL_REGION
     return session.client(
         "dynamodb",

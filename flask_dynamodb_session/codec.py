@@ -133,6 +133,7 @@ class Codec:
                 None,
                 "must be set to encrypt sessions where there is no app's"
                 " SECRET_KEY to derive keys from (a store built outside an app)",
+                shown=False,
             )
         derived = self._derived
         if derived is None or derived[0] != secrets:

@@ -41,8 +41,9 @@ def fallback_keys(app: Flask) -> tuple[t.Any, ...]:
     if isinstance(fallbacks, (str, bytes)):
         raise ConfigurationError(
             "SECRET_KEY_FALLBACKS",
-            "...",
-            "must be a list of old keys, not a single string (the value is not shown)",
+            None,
+            "must be a list of old keys, not a single string",
+            shown=False,
         )
     return tuple(fallbacks)
 
@@ -70,7 +71,7 @@ class CookieSigner:
         """
         if not app.secret_key:
             raise ConfigurationError(
-                "SECRET_KEY", app.secret_key, "must be set to sign session cookies"
+                "SECRET_KEY", None, "must be set to sign session cookies", shown=False
             )
         keys = (*fallback_keys(app), app.secret_key)
         if self._signer is None or keys != self._keys:

@@ -96,10 +96,16 @@ class ConfigurationError(SessionError, ValueError):
     :param key: the config key (for example ``"SESSION_DYNAMODB_TTL"``).
     :param value: the value that was rejected.
     :param reason: what a valid value looks like.
+    :param shown: whether the message ends with the value (``, got ...``);
+        not when the value is missing or says nothing, or is a secret.
     """
 
-    def __init__(self, key: str, value: Any, reason: str) -> None:
-        super().__init__(f"{key} {reason}, got {value!r}")
+    def __init__(
+        self, key: str, value: Any, reason: str, *, shown: bool = True
+    ) -> None:
+        super().__init__(
+            f"{key} {reason}, got {value!r}" if shown else f"{key} {reason}"
+        )
         self.key = key
         self.value = value
 

@@ -195,7 +195,7 @@ class Gateway:
             ) from exc
         except NoRegionError as exc:
             raise ConfigurationError(
-                "SESSION_DYNAMODB_REGION", None, NO_REGION
+                "SESSION_DYNAMODB_REGION", None, NO_REGION, shown=False
             ) from exc
         except (NoCredentialsError, PartialCredentialsError) as exc:
             endpoint = (

@@ -105,6 +105,7 @@ def user_uids(items: SessionItems, user_id: str | int) -> list[str]:
             USER_KEY,
             None,
             "must name the session key holding the user id to find a user's sessions",
+            shown=False,
         )
     if isinstance(user_id, bool) or not isinstance(user_id, (str, int)):
         raise TypeError(f"a user id is a str or an int, not {type(user_id).__name__}")
@@ -275,6 +276,7 @@ def _query(items: SessionItems, request: dict[str, t.Any]) -> t.Mapping[str, t.A
                 items.settings.user_key,
                 f"needs the index {INDEX_NAME!r} of table {items.table!r}, which"
                 " it lacks: add it with `flask dynamo-session create-table`",
+                shown=False,
             ) from exc
         if state != "ACTIVE":
             raise SessionBackendError(

@@ -297,8 +297,12 @@ def test_missing_region_names_the_key(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("AWS_REGION", raising=False)
     monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent")
     interface = DynamoDBSessionInterface()
-    with pytest.raises(ConfigurationError, match="SESSION_DYNAMODB_REGION"):
+    with pytest.raises(ConfigurationError) as info:
         _ = interface.store.gateway.admin_client
+    assert str(info.value) == (
+        "SESSION_DYNAMODB_REGION must be set (or AWS_REGION / AWS_DEFAULT_REGION"
+        " in the environment)"
+    )
 
 
 def test_endpoint_without_region_uses_a_local_region(
