@@ -349,22 +349,14 @@ def main(argv: list[str] | None = None) -> int:
             print_layers(
                 layers(subjects, counter, args.requests, args.rounds), args.requests
             )
-            print(
-                f"\n== the parts of one lean GetItem, us (median of rounds of"
-                f" {args.requests:,}) =="
-            )
-            for label, value in lean_parts(
-                subjects["auto"], args.requests, args.rounds
-            ).items():
-                print(f"  {label:32} {value:8.1f}")
-            print(
-                f"\n== this package's own steps, us (median of rounds of"
-                f" {args.requests:,}) =="
-            )
-            for label, value in package_parts(
-                subjects["auto"], args.requests, args.rounds
-            ).items():
-                print(f"  {label:32} {value:8.1f}")
+            for title, parts in (
+                ("the parts of one lean GetItem", lean_parts),
+                ("this package's own steps", package_parts),
+            ):
+                print(f"\n== {title}, us (median of rounds of {args.requests:,}) ==")
+                measured = parts(subjects["auto"], args.requests, args.rounds)
+                for label, value in measured.items():
+                    print(f"  {label:32} {value:8.1f}")
             for name in names:
                 stats = profile(subjects[name], args.profile_requests)
                 print(

@@ -106,24 +106,24 @@ def test_auto_reads_a_new_session_the_replica_has_not_seen(
     assert read_flags(proxy) == [False]
 
 
-def test_false_misses_a_new_session_the_replica_has_not_seen(
-    options: dict[str, t.Any], replica: LaggingReplica, proxy: DynamoProxy
+@pytest.mark.parametrize(
+    ("mode", "seen", "flags"),
+    [(False, None, [False]), (True, "alice", [True])],
+    ids=["false-misses-what-the-replica-lacks", "true-reads-strongly-once"],
+)
+def test_a_new_session_the_replica_has_not_seen(
+    options: dict[str, t.Any],
+    replica: LaggingReplica,
+    proxy: DynamoProxy,
+    mode: bool,
+    seen: str | None,
+    flags: list[bool],
 ) -> None:
-    client = app_reading(options, False).test_client()
+    client = app_reading(options, mode).test_client()
     client.post("/set/user/alice")
     proxy.reset()
-    assert client.get("/get/user").json == {"value": None}
-    assert read_flags(proxy) == [False]
-
-
-def test_true_reads_strongly_consistent_once(
-    options: dict[str, t.Any], replica: LaggingReplica, proxy: DynamoProxy
-) -> None:
-    client = app_reading(options, True).test_client()
-    client.post("/set/user/alice")
-    proxy.reset()
-    assert client.get("/get/user").json == {"value": "alice"}
-    assert read_flags(proxy) == [True]
+    assert client.get("/get/user").json == {"value": seen}
+    assert read_flags(proxy) == flags
 
 
 # -- a change -------------------------------------------------------------
@@ -150,17 +150,23 @@ def test_a_change_is_read_back_only_with_auto(
     assert read_flags(proxy) == ([False, True] if mode == "auto" else [False])
 
 
-def test_a_stale_read_never_loses_another_requests_change(
-    options: dict[str, t.Any], replica: LaggingReplica, dynamodb: DynamoDBClient
-) -> None:
-    app = app_reading(options, "auto")
+def two_tabs(app: Flask, replica: LaggingReplica) -> tuple[FlaskClient, FlaskClient]:
+    """Two tabs of one browser, logged in; the replica has caught up with
+    the login (version 1)."""
     first = app.test_client()
     first.post("/set/user/alice")
     replica.catch_up()
     cookie = first.get_cookie("session")
     assert cookie is not None
     second = app.test_client()
-    second.set_cookie("session", cookie.value)  # another tab, version 1
+    second.set_cookie("session", cookie.value)
+    return first, second
+
+
+def test_a_stale_read_never_loses_another_requests_change(
+    options: dict[str, t.Any], replica: LaggingReplica, dynamodb: DynamoDBClient
+) -> None:
+    first, second = two_tabs(app_reading(options, "auto"), replica)
     assert first.post("/set/colour/red").status_code == 200
     # The second tab reads the replica's version 1 (its cookie's own), and
     # its conditional write finds version 2: it merges, losing nothing.
@@ -174,14 +180,7 @@ def test_a_stale_read_never_loses_another_requests_change(
 def test_a_stale_read_never_undoes_a_logout(
     options: dict[str, t.Any], replica: LaggingReplica, dynamodb: DynamoDBClient
 ) -> None:
-    app = app_reading(options, "auto")
-    first = app.test_client()
-    first.post("/set/user/alice")
-    replica.catch_up()
-    cookie = first.get_cookie("session")
-    assert cookie is not None
-    other_tab = app.test_client()
-    other_tab.set_cookie("session", cookie.value)
+    first, other_tab = two_tabs(app_reading(options, "auto"), replica)
     assert first.post("/clear").status_code == 200
     # The replica still has the session: the other tab may read it once,
     # but its write finds the item gone, writes nothing, drops the cookie.

@@ -105,6 +105,19 @@ def test_a_missing_table_on_aws_names_the_regional_endpoint(moto: None) -> None:
     store.close()
 
 
+def logged_in_browser(
+    options: dict[str, t.Any], transport: str, **overrides: t.Any
+) -> FlaskClient:
+    """A browser whose cookie holds a stored session, of an app built with
+    ``overrides`` (the cookie is written by an app without them)."""
+    cookie = cookie_of(make_app(**options))
+    app = make_app(**options, **overrides)
+    check_transport(app, transport)
+    client = app.test_client()
+    client.set_cookie("session", cookie)
+    return client
+
+
 @pytest.mark.parametrize(("method", "path"), [("GET", "/read"), ("POST", "/set/a/b")])
 def test_a_request_on_a_missing_table_logs_the_message(
     options: dict[str, t.Any],
@@ -114,12 +127,7 @@ def test_a_request_on_a_missing_table_logs_the_message(
     method: str,
     path: str,
 ) -> None:
-    cookie = cookie_of(make_app(**options))
-    app = make_app(**options, table="nope")
-    check_transport(app, transport)
-    client = app.test_client()
-    client.set_cookie("session", cookie)
-
+    client = logged_in_browser(options, transport, table="nope")
     logged = failed_request(client, caplog, method, path)
 
     assert missing_table("nope", "us-east-1", proxy.endpoint_url) in logged
@@ -138,14 +146,10 @@ def test_a_request_without_credentials_says_where_to_set_them(
     method: str,
     path: str,
 ) -> None:
-    # The app writing the cookie signs with the tests' key, given explicitly;
-    # the app under test has a boto3 session of its own, which finds none.
-    cookie = cookie_of(make_app(**options))
-    app = make_app(**options, boto3_session=boto3.session.Session())
-    check_transport(app, transport)
-    client = app.test_client()
-    client.set_cookie("session", cookie)
-
+    # The app under test has a boto3 session of its own, which finds none.
+    client = logged_in_browser(
+        options, transport, boto3_session=boto3.session.Session()
+    )
     logged = failed_request(client, caplog, method, path)
 
     assert logged.endswith(NO_CREDENTIALS + dummy_pair(proxy.endpoint_url))

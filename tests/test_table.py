@@ -226,6 +226,17 @@ def test_a_server_refusing_the_update_is_an_error(
     assert "provisionedThroughput" in str(caught.value)
 
 
+def index_building(stores: StoreMaker, proxy: DynamoProxy, times: int) -> SessionStore:
+    """A store whose table exists, while the proxy answers ``times``
+    DescribeTable calls with its index still CREATING; calls counted from
+    here on."""
+    store = stores()
+    store.create_table(billing_mode="PAY_PER_REQUEST")
+    proxy.rewrite = building(times)
+    proxy.reset()
+    return store
+
+
 def building(times: int) -> Callable[..., dict[str, t.Any]]:
     """A rewrite of DescribeTable answers: the index is CREATING ``times`` times."""
     left = [times]
@@ -245,10 +256,7 @@ def building(times: int) -> Callable[..., dict[str, t.Any]]:
 def test_waits_until_the_index_is_active(
     stores: StoreMaker, proxy: DynamoProxy
 ) -> None:
-    store = stores()
-    store.create_table(billing_mode="PAY_PER_REQUEST")
-    proxy.rewrite = building(times=2)
-    proxy.reset()
+    store = index_building(stores, proxy, times=2)
 
     wait_for_index(store.gateway, delay=0.01)
 
@@ -258,10 +266,7 @@ def test_waits_until_the_index_is_active(
 def test_an_index_being_built_is_waited_for_not_added_again(
     stores: StoreMaker, proxy: DynamoProxy
 ) -> None:
-    store = stores()
-    store.create_table(billing_mode="PAY_PER_REQUEST")
-    proxy.rewrite = building(times=1)
-    proxy.reset()
+    store = index_building(stores, proxy, times=1)
 
     assert add_index(store.gateway) == "exists"
 
@@ -271,9 +276,7 @@ def test_an_index_being_built_is_waited_for_not_added_again(
 def test_an_index_that_stays_creating_is_an_error(
     stores: StoreMaker, proxy: DynamoProxy
 ) -> None:
-    store = stores()
-    store.create_table(billing_mode="PAY_PER_REQUEST")
-    proxy.rewrite = building(times=99)
+    store = index_building(stores, proxy, times=99)
 
     with pytest.raises(SessionBackendError, match="still CREATING") as caught:
         wait_for_index(store.gateway, delay=0.01, max_attempts=3)

@@ -33,6 +33,7 @@ if t.TYPE_CHECKING:
     from flask import Flask
 
     from flask_dynamodb_session import ServerSideSession
+    from tests.support.apps import CallCounter
     from tests.support.servers import DynamoServer
 
 pytestmark = [pytest.mark.server, pytest.mark.every_server]
@@ -207,22 +208,31 @@ def test_a_change_during_a_slow_login_is_kept(
 # --------------------------------------------------------- many writers
 
 
+def write_together(
+    wire: Wire, path_of: t.Callable[[int], str]
+) -> tuple[str, str, int, CallCounter, list[Reply]]:
+    """A logged-in browser's ``WRITERS`` requests sent at once, the n-th to
+    ``path_of(n)``: the cookie, the session id, the stored version before,
+    the calls made from then on, and the replies."""
+    add_barrier_route(wire.app, WRITERS)
+    with LiveServer(wire.app) as live, ThreadPoolExecutor(WRITERS) as pool:
+        cookie, sid = log_in(live, wire)
+        before = version_of(wire.item(sid))
+        calls = wire.calls()
+        replies = list(
+            pool.map(lambda n: post(live.port, cookie, path_of(n)), range(WRITERS))
+        )
+    return cookie, sid, before, calls, replies
+
+
 def test_concurrent_writers_of_different_keys_all_persist(
     transport: str,
     server: DynamoServer,
 ) -> None:
     with Wire(server, transport=transport) as wire:
-        add_barrier_route(wire.app, WRITERS)
-        with LiveServer(wire.app) as live, ThreadPoolExecutor(WRITERS) as pool:
-            cookie, sid = log_in(live, wire)
-            before = version_of(wire.item(sid))
-            calls = wire.calls()
-            replies = list(
-                pool.map(
-                    lambda n: post(live.port, cookie, f"/together/key{n}/value{n}"),
-                    range(WRITERS),
-                )
-            )
+        cookie, sid, before, calls, replies = write_together(
+            wire, lambda n: f"/together/key{n}/value{n}"
+        )
         assert [reply.status for reply in replies] == [200] * WRITERS
         for reply in replies:
             (header,) = reply.set_cookies
@@ -241,16 +251,9 @@ def test_concurrent_writers_of_one_key_last_one_wins(
     transport: str, server: DynamoServer
 ) -> None:
     with Wire(server, transport=transport) as wire:
-        add_barrier_route(wire.app, WRITERS)
-        with LiveServer(wire.app) as live, ThreadPoolExecutor(WRITERS) as pool:
-            cookie, sid = log_in(live, wire)
-            before = version_of(wire.item(sid))
-            replies = list(
-                pool.map(
-                    lambda n: post(live.port, cookie, f"/together/color/c{n}"),
-                    range(WRITERS),
-                )
-            )
+        _, sid, before, _, replies = write_together(
+            wire, lambda n: f"/together/color/c{n}"
+        )
         assert [reply.status for reply in replies] == [200] * WRITERS
         stored = wire.store.get(sid)
         assert stored is not None
