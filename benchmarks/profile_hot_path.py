@@ -191,6 +191,14 @@ def lean_parts(subject: apps.Subject, requests: int, rounds: int) -> dict[str, f
         "check x-amz-crc32": lambda: answers.crc32_ok(response),
         "parse the JSON answer": lambda: answers.parse_success(response, members),
     }
+    return _medians(parts, requests, rounds)
+
+
+def _medians(
+    parts: dict[str, t.Callable[[], object]], requests: int, rounds: int
+) -> dict[str, float]:
+    """Median CPU (us) per call of each part, over ``rounds`` rounds of
+    ``requests`` calls (after one round to warm up), the parts taking turns."""
     samples: dict[str, list[float]] = {label: [] for label in parts}
     for number in range(rounds + 1):
         for label, function in parts.items():
@@ -232,13 +240,7 @@ def package_parts(
             "cookie session: read its cookie": lambda: serializer.loads(cookie_session),
             "cookie session: write its cookie": lambda: serializer.dumps(apps.SAMPLE),
         }
-        samples: dict[str, list[float]] = {label: [] for label in parts}
-        for number in range(rounds + 1):
-            for label, function in parts.items():
-                value = _cpu_per_call(function, requests)
-                if number:
-                    samples[label].append(value)
-    return {label: statistics.median(values) for label, values in samples.items()}
+        return _medians(parts, requests, rounds)
 
 
 def print_layers(figures: dict[str, dict[str, float]], requests: int) -> None:

@@ -406,18 +406,22 @@ def test_create_table_on_a_server_without_ttl(
     assert caplog.records == []
 
 
+def create_table_refused_ttl(
+    app: Flask, client: DynamoDBClient, message: str
+) -> Result:
+    """``create-table`` where DynamoDB refuses to turn TTL on, saying ``message``."""
+    fail(client, "UpdateTimeToLive", "ValidationException", message)
+    return invoke(app, "create-table")
+
+
 @one_form
 def test_create_table_with_ttl_already_on(
     empty_app: Flask, client: DynamoDBClient
 ) -> None:
     """What DynamoDB answers, where moto accepts the update again."""
-    fail(
-        client,
-        "UpdateTimeToLive",
-        "ValidationException",
-        "TimeToLive is already enabled",
+    result = create_table_refused_ttl(
+        empty_app, client, "TimeToLive is already enabled"
     )
-    result = invoke(empty_app, "create-table")
     assert result.exit_code == 0, result.output
     assert (
         result.stdout.splitlines()[1] == "TTL was already on, on attribute 'expires'."
@@ -428,14 +432,12 @@ def test_create_table_with_ttl_already_on(
 def test_create_table_with_ttl_on_another_attribute(
     empty_app: Flask, client: DynamoDBClient
 ) -> None:
-    fail(
+    result = create_table_refused_ttl(
+        empty_app,
         client,
-        "UpdateTimeToLive",
-        "ValidationException",
         "TimeToLive is active on a different AttributeName: current AttributeName"
         " is ttl",
     )
-    result = invoke(empty_app, "create-table")
     assert_error(
         result,
         "DynamoDB UpdateTimeToLive failed: ValidationException:",

@@ -292,27 +292,21 @@ def test_logout_deletes_the_item_and_the_cookie(
 
 
 def test_config_from_env() -> None:
-    environ = {
+    taken = {
         "SESSION_DYNAMODB_TABLE": "shop-sessions",
-        "SESSION_DYNAMODB_ENDPOINT_URL": "",
-        "SESSION_DYNAMODB_CLIENT": "not a client",
         "SESSION_DYNAMODB_TRANSPORT": "boto3",
         "SESSION_DYNAMODB_USER_KEY": "account",
         "SESSION_DYNAMODB_MAX_SESSIONS": "5",
         "SESSION_DYNAMODB_ROTATE_AFTER": "2",
         "SESSION_DYNAMODB_ROTATION_GRACE": "60",
         "SESSION_DYNAMODB_RECORD_CLIENT": "false",
+    }
+    left_out = {
+        "SESSION_DYNAMODB_ENDPOINT_URL": "",  # empty: as if not set
+        "SESSION_DYNAMODB_CLIENT": "not a client",  # an object, never text
         "HOME": "/root",
     }
-    assert config_from_env(environ) == {
-        "SESSION_DYNAMODB_TABLE": "shop-sessions",
-        "SESSION_DYNAMODB_TRANSPORT": "boto3",
-        "SESSION_DYNAMODB_USER_KEY": "account",
-        "SESSION_DYNAMODB_MAX_SESSIONS": "5",
-        "SESSION_DYNAMODB_ROTATE_AFTER": "2",
-        "SESSION_DYNAMODB_ROTATION_GRACE": "60",
-        "SESSION_DYNAMODB_RECORD_CLIENT": "false",
-    }
+    assert config_from_env({**taken, **left_out}) == taken
 
 
 #: The config keys of ours the example app does not take from the
@@ -352,33 +346,43 @@ def test_every_environment_key_is_an_option() -> None:
     } <= (set(ENV_KEYS))
 
 
-def test_the_lifecycle_defaults(app: Flask) -> None:
-    settings = interface(app).settings_for(app)
-    assert settings.user_key == "user"
-    assert settings.max_sessions == 3
-    assert settings.rotate_after == 900
-    assert settings.rotation_grace == 30
-    assert settings.record_client is True
-
-
-def test_the_lifecycle_from_the_environment(
-    dynamodb: DynamoDBClient, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize(
+    ("environment", "expected"),
+    [
+        ({}, ("auto", "user", 3, 900, 30, True)),
+        (
+            {
+                "SESSION_DYNAMODB_TRANSPORT": "boto3",
+                "SESSION_DYNAMODB_MAX_SESSIONS": "5",
+                "SESSION_DYNAMODB_ROTATE_AFTER": "2",
+                "SESSION_DYNAMODB_ROTATION_GRACE": "60",
+                "SESSION_DYNAMODB_RECORD_CLIENT": "false",
+            },
+            ("boto3", "user", 5, 2, 60, False),
+        ),
+    ],
+    ids=["defaults", "from-the-environment"],
+)
+def test_the_lifecycle_settings(
+    dynamodb: DynamoDBClient,
+    monkeypatch: pytest.MonkeyPatch,
+    environment: dict[str, str],
+    expected: tuple[t.Any, ...],
 ) -> None:
-    for key, value in {
-        "SESSION_DYNAMODB_TRANSPORT": "boto3",
-        "SESSION_DYNAMODB_MAX_SESSIONS": "5",
-        "SESSION_DYNAMODB_ROTATE_AFTER": "2",
-        "SESSION_DYNAMODB_ROTATION_GRACE": "60",
-        "SESSION_DYNAMODB_RECORD_CLIENT": "false",
-    }.items():
+    for key in ENV_KEYS:
+        monkeypatch.delenv(key, raising=False)
+    for key, value in environment.items():
         monkeypatch.setenv(key, value)
     app = create_app({"SECRET_KEY": "x", "SESSION_DYNAMODB_CLIENT": dynamodb})
     settings = interface(app).settings_for(app)
-    assert settings.transport == "boto3"
-    assert settings.max_sessions == 5
-    assert settings.rotate_after == 2
-    assert settings.rotation_grace == 60
-    assert settings.record_client is False
+    assert (
+        settings.transport,
+        settings.user_key,
+        settings.max_sessions,
+        settings.rotate_after,
+        settings.rotation_grace,
+        settings.record_client,
+    ) == expected
 
 
 def test_environment_config_reaches_the_app(
