@@ -18,7 +18,7 @@ from pathlib import Path
 from xml.sax.saxutils import escape
 
 from .apps import TITLES
-from .report import shown
+from .report import dollars, shown
 
 #: Where the docs take the chart from.
 PATH = Path(__file__).resolve().parent.parent / "docs" / "_static" / "benchmark.svg"
@@ -73,11 +73,6 @@ class Bar:
 class Panel:
     title: str
     bars: list[Bar]
-
-
-def dollars(value: float) -> str:
-    """``$0.225``, ``$0.6875``, ``$0``: as the report writes dollars."""
-    return f"${value:.4f}".rstrip("0").rstrip(".") if value else "$0"
 
 
 def workload_bars(results: t.Mapping[str, t.Any], figure: str, unit: str) -> list[Bar]:

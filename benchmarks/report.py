@@ -503,14 +503,15 @@ def _units(value: float) -> str:
     return f"{value:.2f}".rstrip("0").rstrip(".")
 
 
-def _dollars(value: float) -> str:
+def dollars(value: float) -> str:
+    """``$0.225``, ``$0.6875``, ``$0``: dollars to four decimal places at most."""
     return f"${value:.4f}".rstrip("0").rstrip(".") if value else "$0"
 
 
 def _cost_cell(costs: t.Mapping[str, t.Any]) -> str:
     return (
         f"{_units(costs['read_units'])} R + {_units(costs['write_units'])} W"
-        f" = {_dollars(costs['dollars_per_million'])}"
+        f" = {dollars(costs['dollars_per_million'])}"
     )
 
 
@@ -545,7 +546,7 @@ def cost_section(figures: t.Mapping[str, t.Any]) -> list[str]:
             _reads(mixed[name]),
             _units(mixed[name]["read_units"]),
             _units(mixed[name]["write_units"]),
-            _dollars(mixed[name]["dollars_per_million"]),
+            dollars(mixed[name]["dollars_per_million"]),
         ]
         for name in cost.SUBJECTS
     ]
@@ -576,7 +577,7 @@ def cost_section(figures: t.Mapping[str, t.Any]) -> list[str]:
             label,
             f"{items[key]['bytes']:,}",
             str(items[key]["write_units"]),
-            _dollars(items[key]["storage_dollars_per_million_per_month"]),
+            dollars(items[key]["storage_dollars_per_million_per_month"]),
         ]
         for key, label in (
             ("ours_typical", "this package, the benchmark's session"),
@@ -591,7 +592,7 @@ def cost_section(figures: t.Mapping[str, t.Any]) -> list[str]:
             "``uid-index`` entry (keys only)",
             f"{index['bytes'] - cost.ITEM_OVERHEAD:,}",
             str(index["write_units"]),
-            _dollars(index["storage_dollars_per_million_per_month"]),
+            dollars(index["storage_dollars_per_million_per_month"]),
         ]
     )
     unmeasured = sum(

@@ -175,8 +175,8 @@ def flag(key: str, value: t.Any) -> bool:
     """A bool, or the text ``"true"`` or ``"false"`` in any case."""
     if isinstance(value, bool):
         return value
-    if isinstance(value, str) and value.strip().lower() in _FLAG_TEXT:
-        return _FLAG_TEXT[value.strip().lower()]
+    if isinstance(value, str) and (word := value.strip().lower()) in _FLAG_TEXT:
+        return _FLAG_TEXT[word]
     raise ConfigurationError(key, value, f"must be {_FLAG}")
 
 
